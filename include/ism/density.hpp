@@ -1,0 +1,42 @@
+// Density: the fraction of (q, k) pairs a mask lets through, over the whole row
+// and per document (SPEC.md section 5). It is the share of attention work a
+// mask-aware kernel cannot skip.
+#pragma once
+
+#include <vector>
+
+#include "ism/detail/check_mask_fits.hpp"
+
+namespace ism {
+inline namespace v0 {
+
+struct pair_count {
+  index_t tokens = 0;
+  index_t visible_pairs = 0;
+  // visible_pairs / tokens^2.
+  double density() const noexcept {
+    return tokens == 0 ? 0.0 : static_cast<double>(visible_pairs) /
+                                   (static_cast<double>(tokens) * static_cast<double>(tokens));
+  }
+};
+
+struct density_report {
+  pair_count row;
+  std::vector<pair_count> documents;  // (D,): pairs whose query lies in the document
+};
+
+inline density_report density(const layout& row, const interval_mask& m) {
+  detail::check_mask_fits(row, m, "density");
+  density_report report{{row.size(), 0}, {}};
+  for (const document_span& doc : row.documents()) {
+    pair_count count{doc.length(), 0};
+    for (index_t q = doc.begin; q < doc.end; ++q)
+      if (!m.interval(q).empty()) count.visible_pairs += m.hi()[q] - m.lo()[q] + 1;
+    report.row.visible_pairs += count.visible_pairs;
+    report.documents.push_back(count);
+  }
+  return report;
+}
+
+}  // namespace v0
+}  // namespace ism

@@ -1,0 +1,53 @@
+// One loop behind every dense materialization: for each query row of a chunk,
+// write `visible_value` where the mask sees the key and `hidden_value` elsewhere.
+// Interval-backed masks fill three runs per row and never test an element.
+#pragma once
+
+#include <algorithm>
+#include <span>
+#include <string>
+
+#include "ism/chunk.hpp"
+
+namespace ism {
+inline namespace v0 {
+namespace detail {
+
+template <class T>
+void check_buffer(std::span<T> out, const chunk& c, index_t row_stride) {
+  if (row_stride < c.cols())
+    throw shape_error("row_stride " + std::to_string(row_stride) + " is shorter than the " +
+                      std::to_string(c.cols()) + " keys of chunk " + to_string(c));
+  if (c.rows() == 0 || c.cols() == 0) return;
+  const index_t needed = (c.rows() - 1) * row_stride + c.cols();
+  if (static_cast<index_t>(out.size()) < needed)
+    throw shape_error("buffer holds " + std::to_string(out.size()) + " elements but chunk " +
+                      to_string(c) + " with row_stride " + std::to_string(row_stride) +
+                      " needs " + std::to_string(needed));
+}
+
+template <mask M, class T>
+void fill_rows(const M& m, const chunk& c, std::span<T> out, index_t row_stride, T visible_value,
+               T hidden_value) {
+  check_chunk(m, c);
+  check_buffer(out, c, row_stride);
+  for (index_t q = c.q0; q < c.q1; ++q) {
+    T* row = out.data() + (q - c.q0) * row_stride;  // (cols,)
+    if constexpr (interval_backed_mask<M>) {
+      const row_interval r = m.interval(q);
+      const index_t begin = std::clamp(r.lo, c.k0, c.k1);
+      // min before +1: a sliding window's hi is the largest index_t.
+      const index_t end = std::max(begin, std::min(r.hi, c.k1 - 1) + 1);
+      std::fill(row, row + (begin - c.k0), hidden_value);
+      std::fill(row + (begin - c.k0), row + (end - c.k0), visible_value);
+      std::fill(row + (end - c.k0), row + c.cols(), hidden_value);
+    } else {
+      for (index_t k = c.k0; k < c.k1; ++k)
+        row[k - c.k0] = m.visible(q, k) ? visible_value : hidden_value;
+    }
+  }
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace ism

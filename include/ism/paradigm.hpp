@@ -1,0 +1,77 @@
+// What a paradigm is: a small policy type that places one token's visible-key
+// interval from the token's position, segment and document. A user adds a
+// paradigm by writing one struct that satisfies `ism::paradigm`:
+//
+//   struct tool_results_bidirectional {
+//     static constexpr std::string_view name = "tool-bidirectional";
+//     ism::row_interval interval(const ism::token_context& t) const {
+//       const bool block = t.segment.kind == ism::role::tool;
+//       return {t.document.begin, block ? t.segment.end - 1 : t.position};
+//     }
+//   };
+#pragma once
+
+#include <concepts>
+#include <string_view>
+
+#include "ism/layout.hpp"
+#include "ism/row_interval.hpp"
+
+namespace ism {
+inline namespace v0 {
+
+// Everything about token `position` a paradigm may look at. `row` gives access
+// to the whole layout for paradigms that look beyond the token's own segment.
+struct token_context {
+  index_t position;
+  segment_span segment;
+  document_span document;
+  const layout* row;
+};
+
+template <class P>
+concept named_policy = requires {
+  { P::name } -> std::convertible_to<std::string_view>;
+};
+
+template <class P>
+concept interval_policy = requires(const P& p, const token_context& t) {
+  { p.interval(t) } -> std::same_as<row_interval>;
+};
+
+enum class training_scheme {
+  one_pass,               // the packed row is the single sample
+  one_sample_per_answer,  // each assistant segment gets its document cut at its end
+};
+
+// How a paradigm trains every answer of a dialogue (see training_cost.hpp). A
+// paradigm may state it with `static constexpr training_scheme training`; without
+// one, it trains in one pass when one pass trains every answer token, and per
+// answer otherwise.
+template <class P>
+concept states_training_scheme = requires {
+  { P::training } -> std::convertible_to<training_scheme>;
+};
+
+// A paradigm is default-constructible (so it can be named as a tag type), has a
+// name and maps a token to the interval it sees. The interval must stay inside
+// the token's document; make_interval_mask checks that.
+template <class P>
+concept paradigm = std::default_initializable<P> && std::copy_constructible<P> &&
+                   named_policy<P> && interval_policy<P>;
+
+// Spelled-out diagnostics for a type meant to be a paradigm: a failed concept
+// check in a long template backtrace is harder to read than these messages.
+template <class P>
+constexpr bool check_paradigm() {
+  static_assert(named_policy<P>,
+                "ism paradigm: the type needs `static constexpr std::string_view name`");
+  static_assert(interval_policy<P>,
+                "ism paradigm: the type needs `row_interval interval(const token_context&) const`");
+  static_assert(std::default_initializable<P> && std::copy_constructible<P>,
+                "ism paradigm: the type must be default-constructible and copyable");
+  return true;
+}
+
+}  // namespace v0
+}  // namespace ism

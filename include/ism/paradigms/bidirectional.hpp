@@ -1,0 +1,17 @@
+// Bidirectional: every token sees its whole document (encoder-style).
+#pragma once
+
+#include "ism/paradigm.hpp"
+
+namespace ism {
+inline namespace v0 {
+
+struct bidirectional {
+  static constexpr std::string_view name = "bidirectional";
+  constexpr row_interval interval(const token_context& t) const noexcept {
+    return {t.document.begin, t.document.end - 1};
+  }
+};
+
+}  // namespace v0
+}  // namespace ism

@@ -1,0 +1,121 @@
+// The exact reference attention (SPEC.md section 6): O = softmax(scale Q K^T + M) V
+// per head, accumulated in double precision. It is the oracle every faster path is
+// tested against, written for clarity rather than speed.
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ism/chunk.hpp"
+
+namespace ism {
+inline namespace v0 {
+
+// A contiguous row-major tensor of shape (rows, heads, dim): token, head, feature.
+template <class T>
+struct head_tensor {
+  std::span<const T> data;
+  index_t rows = 0;
+  index_t heads = 0;
+  index_t dim = 0;
+
+  const T& operator()(index_t r, index_t h, index_t d) const noexcept {
+    return data[static_cast<std::size_t>((r * heads + h) * dim + d)];
+  }
+};
+
+struct attention_output {
+  index_t rows = 0;
+  index_t heads = 0;
+  index_t dim = 0;
+  std::vector<double> output;  // (rows, heads, dim)
+  std::vector<double> lse;     // (rows, heads): log-sum-exp of the scaled visible logits
+
+  double out(index_t r, index_t h, index_t d) const { return output[static_cast<std::size_t>((r * heads + h) * dim + d)]; }
+  double log_sum_exp(index_t r, index_t h) const { return lse[static_cast<std::size_t>(r * heads + h)]; }
+};
+
+namespace detail {
+
+template <class T>
+void check_head_tensor(const head_tensor<T>& t, const char* name) {
+  if (t.rows < 0 || t.heads < 1 || t.dim < 1)
+    throw shape_error(std::string(name) + " has shape (" + std::to_string(t.rows) + ", " +
+                      std::to_string(t.heads) + ", " + std::to_string(t.dim) +
+                      "); heads and dim must be >= 1 and rows >= 0");
+  const index_t expected = t.rows * t.heads * t.dim;
+  if (static_cast<index_t>(t.data.size()) != expected)
+    throw shape_error(std::string(name) + " holds " + std::to_string(t.data.size()) +
+                      " values but its shape (" + std::to_string(t.rows) + ", " +
+                      std::to_string(t.heads) + ", " + std::to_string(t.dim) + ") needs " +
+                      std::to_string(expected));
+}
+
+}  // namespace detail
+
+// Query row r is the absolute position q0 + r and key row c the position k0 + c,
+// so a chunk of queries against a KV cache is {q0, q0 + q.rows, k0, k0 + k.rows}.
+// Query head h reads KV head h / (q.heads / k.heads) (grouped-query attention).
+// scale defaults to 1 / sqrt(dim). A row that sees no key outputs zeros and
+// log-sum-exp -inf. Throws shape_error or argument_error for inconsistent input.
+template <class T, mask M>
+attention_output reference_attention(const M& m, head_tensor<T> q, head_tensor<T> k,
+                                     head_tensor<T> v, index_t q0 = 0, index_t k0 = 0,
+                                     std::optional<double> scale = std::nullopt) {
+  detail::check_head_tensor(q, "Q");
+  detail::check_head_tensor(k, "K");
+  detail::check_head_tensor(v, "V");
+  if (k.rows != v.rows || k.heads != v.heads || k.dim != v.dim)
+    throw shape_error("K and V shapes differ");
+  if (q.dim != k.dim)
+    throw shape_error("Q head dim " + std::to_string(q.dim) + " differs from K's " +
+                      std::to_string(k.dim));
+  if (q.heads % k.heads != 0)
+    throw shape_error("Q has " + std::to_string(q.heads) + " heads, not a multiple of the " +
+                      std::to_string(k.heads) + " KV heads");
+  const double s = scale.value_or(1.0 / std::sqrt(static_cast<double>(q.dim)));
+  if (!std::isfinite(s)) throw argument_error("attention scale must be finite");
+  check_chunk(m, chunk{q0, q0 + q.rows, k0, k0 + k.rows});
+
+  attention_output result{q.rows, q.heads, q.dim,
+                          std::vector<double>(static_cast<std::size_t>(q.rows * q.heads * q.dim)),
+                          std::vector<double>(static_cast<std::size_t>(q.rows * q.heads))};
+  const index_t group = q.heads / k.heads;
+  std::vector<double> logits(static_cast<std::size_t>(k.rows));  // (Lk,)
+  for (index_t r = 0; r < q.rows; ++r) {
+    for (index_t h = 0; h < q.heads; ++h) {
+      const index_t kv_head = h / group;
+      double max_logit = -std::numeric_limits<double>::infinity();
+      for (index_t c = 0; c < k.rows; ++c) {
+        if (!m.visible(q0 + r, k0 + c)) continue;
+        double dot = 0.0;
+        for (index_t d = 0; d < q.dim; ++d)
+          dot += static_cast<double>(q(r, h, d)) * static_cast<double>(k(c, kv_head, d));
+        logits[c] = s * dot;
+        max_logit = std::max(max_logit, logits[c]);
+      }
+      double* out = result.output.data() + (r * q.heads + h) * q.dim;  // (dim,)
+      if (max_logit == -std::numeric_limits<double>::infinity()) {
+        result.lse[static_cast<std::size_t>(r * q.heads + h)] = max_logit;
+        continue;  // sees nothing: zeros, and no 0/0
+      }
+      double denominator = 0.0;
+      for (index_t c = 0; c < k.rows; ++c) {
+        if (!m.visible(q0 + r, k0 + c)) continue;
+        const double p = std::exp(logits[c] - max_logit);
+        denominator += p;
+        for (index_t d = 0; d < q.dim; ++d) out[d] += p * static_cast<double>(v(c, kv_head, d));
+      }
+      for (index_t d = 0; d < q.dim; ++d) out[d] /= denominator;
+      result.lse[static_cast<std::size_t>(r * q.heads + h)] = max_logit + std::log(denominator);
+    }
+  }
+  return result;
+}
+
+}  // namespace v0
+}  // namespace ism

@@ -1,0 +1,46 @@
+// The segment function: one generic O(N) pass that asks a paradigm for every
+// token's interval. hi is f(j) of the ISM paper; lo is the document start for the
+// four built-in paradigms.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ism/errors.hpp"
+#include "ism/interval_mask.hpp"
+#include "ism/layout.hpp"
+#include "ism/paradigm.hpp"
+
+namespace ism {
+inline namespace v0 {
+
+// Thrown when a user-defined paradigm returns an interval that leaves the
+// token's document: tokens never see other documents (SPEC.md section 2).
+class paradigm_error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+template <class P>
+interval_mask make_interval_mask(const layout& row, const P& policy = P{}) {
+  static_assert(check_paradigm<P>());
+  std::vector<index_t> lo(static_cast<std::size_t>(row.size()));
+  std::vector<index_t> hi(static_cast<std::size_t>(row.size()));
+  for (const segment_span& seg : row.segments()) {
+    const document_span& doc = row.documents()[seg.document];
+    for (index_t q = seg.begin; q < seg.end; ++q) {
+      const row_interval r = policy.interval(token_context{q, seg, doc, &row});
+      if (r.lo < doc.begin || r.hi >= doc.end || r.lo > r.hi)
+        throw paradigm_error("paradigm '" + std::string(P::name) + "' gives token " +
+                             std::to_string(q) + " the interval [" + std::to_string(r.lo) +
+                             ", " + std::to_string(r.hi) + "], which is empty or leaves its document [" +
+                             std::to_string(doc.begin) + ", " + std::to_string(doc.end) + ")");
+      lo[q] = r.lo;
+      hi[q] = r.hi;
+    }
+  }
+  return interval_mask(std::move(lo), std::move(hi));
+}
+
+}  // namespace v0
+}  // namespace ism
