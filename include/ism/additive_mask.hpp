@@ -14,9 +14,8 @@ namespace ism {
 inline namespace v0 {
 
 template <class T>
-concept additive_scalar =
-    std::same_as<T, float> || std::same_as<T, double> || std::same_as<T, Eigen::half> ||
-    std::same_as<T, Eigen::bfloat16>;
+concept additive_scalar = std::same_as<T, float> || std::same_as<T, double> ||
+    std::same_as<T, Eigen::half> || std::same_as<T, Eigen::bfloat16>;
 
 template <class T>
 using dense_additive_mask = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

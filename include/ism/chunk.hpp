@@ -23,11 +23,13 @@ struct chunk {
 };
 
 // The whole square mask of an N-token row.
-inline chunk whole(index_t n) noexcept { return {0, n, 0, n}; }
+inline chunk whole(index_t n) noexcept {
+  return {0, n, 0, n};
+}
 
 inline std::string to_string(const chunk& c) {
-  return "[" + std::to_string(c.q0) + ", " + std::to_string(c.q1) + ") x [" +
-         std::to_string(c.k0) + ", " + std::to_string(c.k1) + ")";
+  return "[" + std::to_string(c.q0) + ", " + std::to_string(c.q1) + ") x [" + std::to_string(c.k0) +
+         ", " + std::to_string(c.k1) + ")";
 }
 
 // Throws shape_error for a reversed or negative range, or one that leaves a

@@ -35,7 +35,8 @@ struct sliding_window {
   index_t window;
 
   explicit sliding_window(index_t w) : window(w) {
-    if (w < 1) throw argument_error("sliding_window: window " + std::to_string(w) + " must be >= 1");
+    if (w < 1)
+      throw argument_error("sliding_window: window " + std::to_string(w) + " must be >= 1");
   }
   ISM_HOST_DEVICE row_interval interval(index_t q) const noexcept {
     return {q - window + 1 < 0 ? 0 : q - window + 1, std::numeric_limits<index_t>::max()};
@@ -72,30 +73,25 @@ template <mask A, mask B>
 struct and_mask {
   A a;
   B b;
-  ISM_HOST_DEVICE bool visible(index_t q, index_t k) const { return a.visible(q, k) && b.visible(q, k); }
-  ISM_HOST_DEVICE row_interval interval(index_t q) const
-    requires interval_backed_mask<A> && interval_backed_mask<B>
-  {
+  ISM_HOST_DEVICE bool visible(index_t q, index_t k) const {
+    return a.visible(q, k) && b.visible(q, k);
+  }
+  ISM_HOST_DEVICE row_interval
+  interval(index_t q) const requires interval_backed_mask<A> && interval_backed_mask<B> {
     const row_interval x = a.interval(q), y = b.interval(q);
     return {x.lo > y.lo ? x.lo : y.lo, x.hi < y.hi ? x.hi : y.hi};
   }
-  index_t size() const
-    requires sized_mask<A> || sized_mask<B>
-  {
-    return detail::common_size(a, b);
-  }
+  index_t size() const requires sized_mask<A> || sized_mask<B> { return detail::common_size(a, b); }
 };
 
 template <mask A, mask B>
 struct or_mask {
   A a;
   B b;
-  ISM_HOST_DEVICE bool visible(index_t q, index_t k) const { return a.visible(q, k) || b.visible(q, k); }
-  index_t size() const
-    requires sized_mask<A> || sized_mask<B>
-  {
-    return detail::common_size(a, b);
+  ISM_HOST_DEVICE bool visible(index_t q, index_t k) const {
+    return a.visible(q, k) || b.visible(q, k);
   }
+  index_t size() const requires sized_mask<A> || sized_mask<B> { return detail::common_size(a, b); }
 };
 
 // and_masks(m1, m2, ...) sees (q, k) when every operand does; or_masks when any does.

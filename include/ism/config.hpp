@@ -27,11 +27,11 @@
 #elif defined(__CUDA_ARCH__)
 #define ISM_ASSERT(condition) ((void)0)
 #else
-#define ISM_ASSERT(condition)                                                         \
-  ((condition) ? (void)0                                                              \
-               : (std::fprintf(stderr, "%s:%d: ISM_ASSERT(%s) failed\n", __FILE__, \
-                               __LINE__, #condition),                                 \
-                  std::abort()))
+#define ISM_ASSERT(condition)                                                                     \
+  ((condition)                                                                                    \
+       ? (void)0                                                                                  \
+       : (std::fprintf(stderr, "%s:%d: ISM_ASSERT(%s) failed\n", __FILE__, __LINE__, #condition), \
+          std::abort()))
 #endif
 #endif
 

@@ -23,7 +23,8 @@ template <mask M>
 dense_bool_mask dense_mask(const M& m, const chunk& c) {
   check_chunk(m, c);
   dense_bool_mask out(c.rows(), c.cols());  // (Lq, Lk)
-  fill_dense_mask(m, c, std::span<bool>(out.data(), static_cast<std::size_t>(out.size())), c.cols());
+  fill_dense_mask(m, c, std::span<bool>(out.data(), static_cast<std::size_t>(out.size())),
+                  c.cols());
   return out;
 }
 

@@ -15,8 +15,9 @@ struct pair_count {
   index_t visible_pairs = 0;
   // visible_pairs / tokens^2.
   double density() const noexcept {
-    return tokens == 0 ? 0.0 : static_cast<double>(visible_pairs) /
-                                   (static_cast<double>(tokens) * static_cast<double>(tokens));
+    return tokens == 0 ? 0.0
+                       : static_cast<double>(visible_pairs) /
+                             (static_cast<double>(tokens) * static_cast<double>(tokens));
   }
 };
 

@@ -16,7 +16,9 @@ struct label_report {
   std::vector<index_t> leaking;  // ascending positions that see their assistant target
   index_t answer_targets = 0;    // positions whose target is an assistant token of their document
 
-  index_t trainable_count() const noexcept { return answer_targets - static_cast<index_t>(leaking.size()); }
+  index_t trainable_count() const noexcept {
+    return answer_targets - static_cast<index_t>(leaking.size());
+  }
 };
 
 // Throws shape_error when m does not have one row per token of `row`.

@@ -70,8 +70,8 @@ class layout {
           throw layout_error(where + " has length " + std::to_string(seg.length) +
                              "; a segment needs at least one token");
         if (seg.length > max_tokens - size_)
-          throw layout_error(where + " makes the row longer than " +
-                             std::to_string(max_tokens) + " tokens");
+          throw layout_error(where + " makes the row longer than " + std::to_string(max_tokens) +
+                             " tokens");
         segments_.push_back({seg.kind, size_, size_ + seg.length, static_cast<index_t>(d)});
         size_ += seg.length;
       }

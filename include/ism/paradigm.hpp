@@ -57,8 +57,8 @@ concept states_training_scheme = requires {
 // name and maps a token to the interval it sees. The interval must stay inside
 // the token's document; make_interval_mask checks that.
 template <class P>
-concept paradigm = std::default_initializable<P> && std::copy_constructible<P> &&
-                   named_policy<P> && interval_policy<P>;
+concept paradigm = std::default_initializable<P> && std::copy_constructible<P> && named_policy<P> &&
+    interval_policy<P>;
 
 // Spelled-out diagnostics for a type meant to be a paradigm: a failed concept
 // check in a long template backtrace is harder to read than these messages.

@@ -19,20 +19,23 @@ inline namespace v0 {
 enum class paradigm_kind { causal, prefix, ism, bidirectional };
 
 inline constexpr std::array<paradigm_kind, 4> all_paradigms{
-    paradigm_kind::causal, paradigm_kind::prefix, paradigm_kind::ism,
-    paradigm_kind::bidirectional};
+    paradigm_kind::causal, paradigm_kind::prefix, paradigm_kind::ism, paradigm_kind::bidirectional};
 
 // Calls f with the policy object of `kind`; returns what f returns.
 template <class F>
 decltype(auto) visit_paradigm(paradigm_kind kind, F&& f) {
   switch (kind) {
-    case paradigm_kind::causal: return f(causal{});
-    case paradigm_kind::prefix: return f(prefix{});
-    case paradigm_kind::ism: return f(intermittent{});
-    case paradigm_kind::bidirectional: return f(bidirectional{});
+    case paradigm_kind::causal:
+      return f(causal{});
+    case paradigm_kind::prefix:
+      return f(prefix{});
+    case paradigm_kind::ism:
+      return f(intermittent{});
+    case paradigm_kind::bidirectional:
+      return f(bidirectional{});
   }
-  throw unknown_paradigm_error("paradigm_kind value " +
-                               std::to_string(static_cast<int>(kind)) + " names no paradigm");
+  throw unknown_paradigm_error("paradigm_kind value " + std::to_string(static_cast<int>(kind)) +
+                               " names no paradigm");
 }
 
 inline std::string_view paradigm_name(paradigm_kind kind) {

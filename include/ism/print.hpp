@@ -19,7 +19,9 @@ inline namespace v0 {
 
 namespace detail {
 
-inline char role_letter(role r) { return role_name(r)[0]; }
+inline char role_letter(role r) {
+  return role_name(r)[0];
+}
 
 // What separates token t - 1 from token t along an axis: nothing, a segment gap
 // or a document rule.
@@ -29,8 +31,8 @@ inline std::vector<boundary> boundaries(const layout& row) {
   std::vector<boundary> out(static_cast<std::size_t>(row.size()), boundary::none);
   for (const segment_span& seg : row.segments())
     if (seg.begin > 0)
-      out[seg.begin] = row.documents()[seg.document].begin == seg.begin ? boundary::document
-                                                                        : boundary::segment;
+      out[seg.begin] =
+          row.documents()[seg.document].begin == seg.begin ? boundary::document : boundary::segment;
   return out;
 }
 

@@ -35,8 +35,12 @@ struct attention_output {
   std::vector<double> output;  // (rows, heads, dim)
   std::vector<double> lse;     // (rows, heads): log-sum-exp of the scaled visible logits
 
-  double out(index_t r, index_t h, index_t d) const { return output[static_cast<std::size_t>((r * heads + h) * dim + d)]; }
-  double log_sum_exp(index_t r, index_t h) const { return lse[static_cast<std::size_t>(r * heads + h)]; }
+  double out(index_t r, index_t h, index_t d) const {
+    return output[static_cast<std::size_t>((r * heads + h) * dim + d)];
+  }
+  double log_sum_exp(index_t r, index_t h) const {
+    return lse[static_cast<std::size_t>(r * heads + h)];
+  }
 };
 
 namespace detail {

@@ -24,7 +24,8 @@ inline void check_extends(const layout& shorter, const layout& longer) {
     throw layout_error("the longer layout does not extend the shorter one: " + why);
   };
   if (b.size() < a.size())
-    fail("it has " + std::to_string(b.size()) + " segments, fewer than " + std::to_string(a.size()));
+    fail("it has " + std::to_string(b.size()) + " segments, fewer than " +
+         std::to_string(a.size()));
   for (std::size_t s = 0; s < a.size(); ++s) {
     const bool last = s + 1 == a.size();
     const std::string where = "segment " + std::to_string(s) + " (0-based, counted over the row)";

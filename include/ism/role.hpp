@@ -12,15 +12,23 @@ inline namespace v0 {
 
 enum class role : std::uint8_t { system, user, tool, assistant };
 
-ISM_HOST_DEVICE constexpr bool is_context(role r) noexcept { return r != role::assistant; }
-ISM_HOST_DEVICE constexpr bool is_answer(role r) noexcept { return r == role::assistant; }
+ISM_HOST_DEVICE constexpr bool is_context(role r) noexcept {
+  return r != role::assistant;
+}
+ISM_HOST_DEVICE constexpr bool is_answer(role r) noexcept {
+  return r == role::assistant;
+}
 
 constexpr std::string_view role_name(role r) noexcept {
   switch (r) {
-    case role::system: return "system";
-    case role::user: return "user";
-    case role::tool: return "tool";
-    case role::assistant: return "assistant";
+    case role::system:
+      return "system";
+    case role::user:
+      return "user";
+    case role::tool:
+      return "tool";
+    case role::assistant:
+      return "assistant";
   }
   return "?";
 }

@@ -32,8 +32,8 @@ interval_mask make_interval_mask(const layout& row, const P& policy = P{}) {
       const row_interval r = policy.interval(token_context{q, seg, doc, &row});
       if (r.lo < doc.begin || r.hi >= doc.end || r.lo > r.hi)
         throw paradigm_error("paradigm '" + std::string(P::name) + "' gives token " +
-                             std::to_string(q) + " the interval [" + std::to_string(r.lo) +
-                             ", " + std::to_string(r.hi) + "], which is empty or leaves its document [" +
+                             std::to_string(q) + " the interval [" + std::to_string(r.lo) + ", " +
+                             std::to_string(r.hi) + "], which is empty or leaves its document [" +
                              std::to_string(doc.begin) + ", " + std::to_string(doc.end) + ")");
       lo[q] = r.lo;
       hi[q] = r.hi;

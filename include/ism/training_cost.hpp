@@ -15,8 +15,8 @@ inline namespace v0 {
 struct training_cost_report {
   training_scheme scheme = training_scheme::one_pass;
   index_t samples = 0;
-  index_t tokens = 0;                // summed over samples
-  index_t attention_pairs = 0;       // visible pairs, summed over samples
+  index_t tokens = 0;           // summed over samples
+  index_t attention_pairs = 0;  // visible pairs, summed over samples
   index_t answer_segments = 0;
   index_t untrainable_segments = 0;  // answers that leak even in their own sample
 };
@@ -44,8 +44,8 @@ training_cost_report training_cost(const layout& row, const P& policy = P{}) {
   if constexpr (states_training_scheme<P>) {
     report.scheme = P::training;
   } else {
-    report.scheme = labels.leaking.empty() ? training_scheme::one_pass
-                                           : training_scheme::one_sample_per_answer;
+    report.scheme =
+        labels.leaking.empty() ? training_scheme::one_pass : training_scheme::one_sample_per_answer;
   }
   if (report.scheme == training_scheme::one_pass) {
     report.samples = 1;

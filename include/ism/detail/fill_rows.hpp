@@ -22,8 +22,8 @@ void check_buffer(std::span<T> out, const chunk& c, index_t row_stride) {
   const index_t needed = (c.rows() - 1) * row_stride + c.cols();
   if (static_cast<index_t>(out.size()) < needed)
     throw shape_error("buffer holds " + std::to_string(out.size()) + " elements but chunk " +
-                      to_string(c) + " with row_stride " + std::to_string(row_stride) +
-                      " needs " + std::to_string(needed));
+                      to_string(c) + " with row_stride " + std::to_string(row_stride) + " needs " +
+                      std::to_string(needed));
 }
 
 template <mask M, class T>
