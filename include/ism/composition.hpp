@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <concepts>
-#include <limits>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -39,7 +38,7 @@ struct sliding_window {
       throw argument_error("sliding_window: window " + std::to_string(w) + " must be >= 1");
   }
   ISM_HOST_DEVICE row_interval interval(index_t q) const noexcept {
-    return {q - window + 1 < 0 ? 0 : q - window + 1, std::numeric_limits<index_t>::max()};
+    return {q - window + 1 < 0 ? 0 : q - window + 1, max_index};
   }
   ISM_HOST_DEVICE bool visible(index_t q, index_t k) const noexcept { return k > q - window; }
 };

@@ -42,5 +42,9 @@ inline namespace v0 {
 // tokens, and the N x N pair counts derived from it, never overflow.
 using index_t = std::int64_t;
 
+// The largest index_t, usable in device code (std::numeric_limits is host-only
+// under nvcc): an interval bound that means "no limit".
+inline constexpr index_t max_index = INT64_MAX;
+
 }  // namespace v0
 }  // namespace ism
