@@ -52,8 +52,6 @@ class layout {
   // Exports store positions as int32 (FORMATS.md), so a row stays below 2^31 tokens.
   static constexpr index_t max_tokens = std::numeric_limits<std::int32_t>::max();
 
-  layout() = default;
-
   // Throws layout_error naming the document and segment (0-based) at fault.
   explicit layout(const std::vector<std::vector<segment>>& documents) {
     if (documents.empty()) throw layout_error("layout has no document");

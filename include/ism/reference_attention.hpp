@@ -3,6 +3,7 @@
 // tested against, written for clarity rather than speed.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
