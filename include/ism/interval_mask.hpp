@@ -69,10 +69,15 @@ class interval_mask {
 };
 
 // Materializes any interval-backed mask (a composition, say) over rows [0, n),
-// clamping each interval to the keys [0, n).
+// clamping each interval to the keys [0, n). Throws argument_error for a negative
+// n and shape_error when a sized mask has fewer than n rows.
 template <interval_backed_mask M>
 interval_mask to_interval_mask(const M& m, index_t n) {
   if (n < 0) throw argument_error("to_interval_mask: negative row count " + std::to_string(n));
+  if constexpr (sized_mask<M>)
+    if (m.size() < n)
+      throw shape_error("to_interval_mask: asked for " + std::to_string(n) +
+                        " rows of a mask that has " + std::to_string(m.size()));
   std::vector<index_t> lo(static_cast<std::size_t>(n));
   std::vector<index_t> hi(static_cast<std::size_t>(n));
   for (index_t q = 0; q < n; ++q) {

@@ -32,6 +32,9 @@ inline layout layout_from_token_roles(std::span<const role> roles,
   for (std::size_t d = 0; d + 1 < document_bounds.size(); ++d) {
     const index_t begin = document_bounds[d];
     const index_t end = document_bounds[d + 1];
+    if (end > n)
+      throw layout_error("document_bounds[" + std::to_string(d + 1) + "] is " +
+                         std::to_string(end) + ", past the " + std::to_string(n) + " tokens");
     if (end <= begin)
       throw layout_error("document " + std::to_string(d) + " (0-based) is empty: bounds " +
                          std::to_string(begin) + " and " + std::to_string(end) +

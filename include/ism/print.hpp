@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "ism/errors.hpp"
 #include "ism/layout.hpp"
 #include "ism/mask.hpp"
 
@@ -40,8 +41,13 @@ inline std::vector<boundary> boundaries(const layout& row) {
 
 // One string per line, all of the same width, so callers can set pictures side
 // by side. Meant for layouts of up to a few hundred tokens.
+// Throws shape_error when a sized mask does not have one row per token.
 template <mask M>
 std::vector<std::string> render_ascii(const M& m, const layout& row) {
+  if constexpr (sized_mask<M>)
+    if (m.size() != row.size())
+      throw shape_error("render_ascii: the mask has " + std::to_string(m.size()) +
+                        " rows but the layout has " + std::to_string(row.size()) + " tokens");
   const std::vector<detail::boundary> cuts = detail::boundaries(row);
   std::vector<role> roles;
   for (const segment_span& seg : row.segments()) roles.insert(roles.end(), seg.length(), seg.kind);

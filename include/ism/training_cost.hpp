@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ism/label_mask.hpp"
+#include "ism/paradigms.hpp"
 #include "ism/segment_function.hpp"
 
 namespace ism {
@@ -34,7 +35,7 @@ inline bool trains_segment(const label_report& labels, const segment_span& seg,
 
 }  // namespace detail
 
-template <class P>
+template <paradigm P>
 training_cost_report training_cost(const layout& row, const P& policy = P{}) {
   const interval_mask whole_row = make_interval_mask(row, policy);
   const label_report labels = label_mask(row, whole_row);
@@ -74,6 +75,11 @@ training_cost_report training_cost(const layout& row, const P& policy = P{}) {
     report.untrainable_segments += !detail::trains_segment(sample_labels, last, 0);
   }
   return report;
+}
+
+// The paradigm chosen at run time.
+inline training_cost_report training_cost(const layout& row, paradigm_kind kind) {
+  return visit_paradigm(kind, [&](auto policy) { return training_cost(row, policy); });
 }
 
 }  // namespace v0
