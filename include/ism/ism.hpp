@@ -15,6 +15,7 @@
 #include "ism/layout_from_tokens.hpp"
 #include "ism/layout_text.hpp"
 #include "ism/mask.hpp"
+#include "ism/npy.hpp"
 #include "ism/paradigm.hpp"
 #include "ism/paradigms.hpp"
 #include "ism/print.hpp"

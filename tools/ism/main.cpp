@@ -1,9 +1,90 @@
-// Placeholder for the ism command-line tool; to be replaced.
-#include <ism/config.hpp>
+// `ism`: the command-line face of the library. main() picks the subcommand and
+// turns every failure into `ism: error: <message>` on stderr and exit code 2.
+#include <algorithm>
+#include <exception>
+#include <iostream>
+#include <ism/ism.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
-#include <cstdio>
+#include "args.hpp"
+#include "commands.hpp"
+#include "text.hpp"
 
-int main() {
-  std::puts("ism");
-  return 0;
+namespace {
+
+using ism_cli::command;
+
+std::string version_text() {
+  return std::to_string(ISM_VERSION_MAJOR) + "." + std::to_string(ISM_VERSION_MINOR) + "." +
+         std::to_string(ISM_VERSION_PATCH);
+}
+
+void print_help(const std::vector<command>& commands) {
+  std::cout << "ism " << version_text()
+            << ": attention masks for multi-turn LLMs (causal, prefix, ism, bidirectional)\n\n"
+            << "Usage: ism <command> [options]\n"
+            << "       ism --help | --version\n\n"
+            << "Commands:\n";
+  std::size_t width = 0;
+  for (const command& c : commands) width = std::max(width, c.name.size());
+  for (const command& c : commands)
+    std::cout << "  " << c.name << std::string(width - c.name.size() + 3, ' ') << c.summary << '\n';
+  std::cout
+      << '\n'
+      << ism_cli::wrap(
+             "A layout is written as documents separated by '|', each a list of segments "
+             "separated by ',', each segment ROLE:LENGTH with ROLE one of system, user, "
+             "tool, assistant (or s, u, t, a), for example:\n"
+             "  system:6,user:5,assistant:7 | user:4,assistant:2\n"
+             "\n"
+             "Run 'ism <command> --help' for the options of a command. Start with 'ism demo'.",
+             80, "")
+      << '\n';
+}
+
+int dispatch(std::span<const std::string_view> words) {
+  const std::vector<command> commands{ism_cli::demo_command(), ism_cli::show_command(),
+                                      ism_cli::export_command(), ism_cli::stats_command()};
+  if (words.empty()) throw ism_cli::usage_error("missing command", "ism");
+  const std::string_view first = words.front();
+  if (first == "-h" || first == "--help") {
+    print_help(commands);
+    return ism_cli::exit_ok;
+  }
+  if (first == "--version" || first == "-V") {
+    std::cout << "ism " << version_text() << '\n';
+    return ism_cli::exit_ok;
+  }
+  for (const command& c : commands) {
+    if (c.name != first) continue;
+    const auto args = ism_cli::parse_arguments(c, words.subspan(1));
+    return args ? c.run(*args) : ism_cli::exit_ok;
+  }
+  if (first.starts_with("-"))
+    throw ism_cli::usage_error("unknown option '" + std::string(first) + "'", "ism");
+  throw ism_cli::usage_error(
+      "unknown command '" + std::string(first) + "'; expected demo, show, export or stats", "ism");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string_view> words(argv + 1, argv + argc);
+  try {
+    const int code = dispatch(words);
+    // A full disk or closed pipe on stdout is an error too, not a silent success.
+    std::cout.flush();
+    if (!std::cout) throw ism::io_error("writing to standard output failed");
+    return code;
+  } catch (const ism_cli::usage_error& e) {
+    std::cerr << "ism: error: " << e.what() << "\nRun '" << e.command() << " --help' for usage.\n";
+  } catch (const std::exception& e) {
+    std::cerr << "ism: error: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "ism: error: unexpected failure\n";
+  }
+  return ism_cli::exit_error;
 }

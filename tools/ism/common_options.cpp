@@ -1,0 +1,30 @@
+#include "commands.hpp"
+
+namespace ism_cli {
+
+option layout_option() {
+  return {"--layout", "", "SPEC",
+          "The layout: documents separated by '|', segments by ',', each ROLE:LENGTH with "
+          "ROLE system, user, tool or assistant (s, u, t, a), e.g. "
+          "system:6,user:5,assistant:7|user:4,assistant:2 (quote it when it has spaces).",
+          true};
+}
+
+option paradigm_option(bool required) {
+  return {"--paradigm", "", "P", "The mask: causal, prefix, ism or bidirectional.", required};
+}
+
+ism::layout layout_argument(const arguments& args) {
+  const std::string& text = args.value("--layout");
+  try {
+    return ism::parse_layout(text);
+  } catch (const ism::layout_error& e) {
+    throw ism::layout_error("invalid --layout '" + text + "': " + e.what());
+  }
+}
+
+ism::paradigm_kind paradigm_argument(const arguments& args) {
+  return ism::paradigm_from_name(args.value("--paradigm"));
+}
+
+}  // namespace ism_cli

@@ -1,0 +1,66 @@
+// `ism show`: one mask as a text picture, and optionally as an SVG file.
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "atomic_file.hpp"
+#include "commands.hpp"
+#include "svg.hpp"
+
+namespace ism_cli {
+
+namespace {
+
+// Wider pictures wrap in any terminal and stop being readable.
+constexpr ism::index_t text_max_tokens = 256;
+
+int run_show(const arguments& args) {
+  const ism::layout row = layout_argument(args);
+  const ism::paradigm_kind kind = paradigm_argument(args);
+  const std::optional<std::string> svg_path = args.find("--svg");
+  if (row.size() > text_max_tokens && !svg_path)
+    throw ism::argument_error("the layout has " + std::to_string(row.size()) +
+                              " tokens; a text picture shows at most " +
+                              std::to_string(text_max_tokens) +
+                              " (draw it with --svg FILE, or write the mask with 'ism export')");
+  const ism::interval_mask mask = ism::make_interval_mask(row, kind);
+  const std::string_view name = ism::paradigm_name(kind);
+
+  // The file first: a failure must come before anything is printed.
+  if (svg_path) {
+    const std::string svg = render_svg(row, mask, name);
+    write_atomically(*svg_path, [&](std::ostream& os) { os << svg; });
+  }
+
+  std::cout << name << " mask of " << row.size() << (row.size() == 1 ? " token: " : " tokens: ")
+            << ism::to_text(row) << '\n';
+  if (row.size() <= text_max_tokens) {
+    std::cout << "'#' visible, '.' hidden; row = query, column = key\n\n";
+    ism::print_mask(std::cout, mask, row);
+  } else {
+    std::cout << "(too large for a text picture)\n";
+  }
+  if (svg_path)
+    std::cout << (row.size() <= text_max_tokens ? "\n" : "") << "wrote " << *svg_path << '\n';
+  return exit_ok;
+}
+
+}  // namespace
+
+command show_command() {
+  return {
+      "show",
+      "Draw one mask as text, and optionally as an SVG picture",
+      "Prints the mask of one paradigm over a layout: '#' where the query row sees the key "
+      "column, '.' where it does not, role letters along the edges, gaps between segments "
+      "and rules between documents. With --svg it also writes a picture for documentation.\n"
+      "\n"
+      "Example:\n"
+      "  ism show --layout system:2,user:3,assistant:4 --paradigm ism --svg ism.svg",
+      {layout_option(),
+       paradigm_option(true),
+       {"--svg", "", "FILE", "Also write an SVG picture to FILE (at most 2048 tokens).", false}},
+      run_show};
+}
+
+}  // namespace ism_cli

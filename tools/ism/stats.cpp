@@ -1,0 +1,165 @@
+// `ism stats`: the numbers behind a layout and its masks, as aligned text or JSON.
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "summary.hpp"
+#include "table.hpp"
+#include "text.hpp"
+
+namespace ism_cli {
+
+namespace {
+
+// Shortest text that reads back as the same double; JSON has no NaN or inf, and
+// densities are always finite.
+std::string json_number(double value) {
+  std::array<char, 32> buffer{};
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  return std::string(buffer.data(), result.ptr);
+}
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      std::array<char, 8> buffer{};
+      std::snprintf(buffer.data(), buffer.size(), "\\u%04x", static_cast<unsigned>(c));
+      out += buffer.data();
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+struct layout_counts {
+  ism::index_t context_segments = 0;
+  ism::index_t answer_segments = 0;
+};
+
+layout_counts count_segments(const ism::layout& row) {
+  layout_counts counts;
+  for (const ism::segment_span& seg : row.segments())
+    ++(ism::is_answer(seg.kind) ? counts.answer_segments : counts.context_segments);
+  return counts;
+}
+
+void print_json(const ism::layout& row, const std::vector<paradigm_summary>& summaries) {
+  const layout_counts counts = count_segments(row);
+  std::ostream& os = std::cout;
+  os << "{\n"
+     << "  \"layout\": " << json_string(ism::to_text(row)) << ",\n"
+     << "  \"tokens\": " << row.size() << ",\n"
+     << "  \"documents\": " << row.documents().size() << ",\n"
+     << "  \"segments\": " << row.segments().size() << ",\n"
+     << "  \"context_segments\": " << counts.context_segments << ",\n"
+     << "  \"answer_segments\": " << counts.answer_segments << ",\n"
+     << "  \"paradigms\": [";
+  for (std::size_t i = 0; i < summaries.size(); ++i) {
+    const paradigm_summary& s = summaries[i];
+    os << (i > 0 ? "," : "") << "\n    {\n"
+       << "      \"name\": " << json_string(ism::paradigm_name(s.kind)) << ",\n"
+       << "      \"density\": " << json_number(s.density.row.density()) << ",\n"
+       << "      \"visible_pairs\": " << s.density.row.visible_pairs << ",\n"
+       << "      \"document_density\": [";
+    for (std::size_t d = 0; d < s.density.documents.size(); ++d)
+      os << (d > 0 ? ", " : "") << json_number(s.density.documents[d].density());
+    os << "],\n"
+       << "      \"answer_targets\": " << s.labels.answer_targets << ",\n"
+       << "      \"trainable_positions\": " << s.labels.trainable_count() << ",\n"
+       << "      \"leaking_positions\": " << s.labels.leaking.size() << ",\n"
+       << "      \"training\": {\n"
+       << "        \"scheme\": "
+       << json_string(s.training.scheme == ism::training_scheme::one_pass ? "one_pass"
+                                                                          : "one_sample_per_answer")
+       << ",\n"
+       << "        \"samples\": " << s.training.samples << ",\n"
+       << "        \"tokens\": " << s.training.tokens << ",\n"
+       << "        \"attention_pairs\": " << s.training.attention_pairs << ",\n"
+       << "        \"answer_segments\": " << s.training.answer_segments << ",\n"
+       << "        \"untrainable_answers\": " << s.training.untrainable_segments << "\n"
+       << "      }\n"
+       << "    }";
+  }
+  os << "\n  ]\n}\n";
+}
+
+void print_text(const ism::layout& row, const std::vector<paradigm_summary>& summaries) {
+  const layout_counts counts = count_segments(row);
+  std::cout << "layout     " << ism::to_text(row) << '\n'
+            << "tokens     " << grouped(row.size()) << '\n'
+            << "documents  " << row.documents().size() << '\n'
+            << "segments   " << row.segments().size() << " (" << counts.context_segments
+            << " context, " << counts.answer_segments << " assistant)\n\n";
+
+  table masks({{"paradigm"},
+               {"density", align::right},
+               {"visible pairs", align::right},
+               {"trainable", align::right},
+               {"leaking", align::right}});
+  table training({{"paradigm"},
+                  {"training scheme"},
+                  {"samples", align::right},
+                  {"tokens", align::right},
+                  {"attention pairs", align::right},
+                  {"untrainable answers", align::right}});
+  for (const paradigm_summary& s : summaries) {
+    const std::string name(ism::paradigm_name(s.kind));
+    masks.row({name, percent(s.density.row.density()), grouped(s.density.row.visible_pairs),
+               grouped(s.labels.trainable_count()),
+               grouped(static_cast<ism::index_t>(s.labels.leaking.size()))});
+    training.row({name, std::string(scheme_text(s.training.scheme)), grouped(s.training.samples),
+                  grouped(s.training.tokens), grouped(s.training.attention_pairs),
+                  std::to_string(s.training.untrainable_segments) + " of " +
+                      std::to_string(s.training.answer_segments)});
+  }
+  std::cout
+      << "Masks (trainable/leaking: loss positions whose assistant target is hidden/visible)\n";
+  masks.print(std::cout);
+  std::cout << "\nTraining every answer once\n";
+  training.print(std::cout);
+}
+
+int run_stats(const arguments& args) {
+  const ism::layout row = layout_argument(args);
+  std::vector<paradigm_summary> summaries;
+  if (args.has("--paradigm")) {
+    summaries.push_back(summarize(row, paradigm_argument(args)));
+  } else {
+    for (const ism::paradigm_kind kind : ism::all_paradigms)
+      summaries.push_back(summarize(row, kind));
+  }
+  if (args.has("--json"))
+    print_json(row, summaries);
+  else
+    print_text(row, summaries);
+  return exit_ok;
+}
+
+}  // namespace
+
+command stats_command() {
+  return {"stats",
+          "Density, loss positions and training cost of a layout",
+          "Prints the layout's tokens, documents and segments, then per paradigm (all four "
+          "unless --paradigm is given): the share of (query, key) pairs the mask lets through, "
+          "how many next-token loss positions are trainable or leak their assistant target, and "
+          "what training every answer once costs.\n"
+          "\n"
+          "Example:\n"
+          "  ism stats --layout \"system:6,user:5,assistant:7 | user:4,assistant:2\" --json",
+          {layout_option(),
+           paradigm_option(false),
+           {"--json", "", "", "Print JSON instead of tables.", false}},
+          run_stats};
+}
+
+}  // namespace ism_cli

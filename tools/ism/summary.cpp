@@ -1,0 +1,26 @@
+#include "summary.hpp"
+
+#include <utility>
+
+namespace ism_cli {
+
+paradigm_summary summarize(const ism::layout& row, ism::paradigm_kind kind) {
+  ism::interval_mask mask = ism::make_interval_mask(row, kind);
+  ism::density_report density = ism::density(row, mask);
+  ism::label_report labels = ism::label_mask(row, mask);
+  ism::training_cost_report training =
+      ism::visit_paradigm(kind, [&](auto policy) { return ism::training_cost(row, policy); });
+  return {kind, std::move(mask), std::move(density), std::move(labels), training};
+}
+
+std::string_view scheme_text(ism::training_scheme scheme) {
+  switch (scheme) {
+    case ism::training_scheme::one_pass:
+      return "one pass";
+    case ism::training_scheme::one_sample_per_answer:
+      return "one sample per answer";
+  }
+  return "?";
+}
+
+}  // namespace ism_cli
