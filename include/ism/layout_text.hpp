@@ -53,7 +53,11 @@ class layout_text_parser {
     const std::size_t role_begin = pos_;
     while (!at_end() && std::isalpha(static_cast<unsigned char>(text_[pos_]))) ++pos_;
     const std::string_view name = text_.substr(role_begin, pos_ - role_begin);
-    if (name.empty()) fail("expected a role (system, user, tool, assistant or s, u, t, a)");
+    if (name.empty()) {
+      if (peek('|')) fail("empty document: '|' with no segment before it");
+      if (peek(',')) fail("dangling ',' with no segment before it");
+      fail("expected a role (system, user, tool, assistant or s, u, t, a)");
+    }
     const auto kind = role_from_name(name);
     if (!kind)
       fail("unknown role '" + std::string(name) +

@@ -40,18 +40,23 @@ inline void check_extends(const layout& shorter, const layout& longer) {
   }
 }
 
-// The largest r <= a.size() with equal intervals on [0, r) and hi < r there.
-// Throws shape_error when b is shorter than a.
+// The largest r <= a.size() such that rows [0, r) see the same keys in a and b
+// and nothing at or past r. Rows are compared as sets: two empty rows are equal
+// and an empty row reaches nowhere. Throws shape_error when b is shorter than a.
 inline index_t reusable_prefix(const interval_mask& a, const interval_mask& b) {
   if (b.size() < a.size())
     throw shape_error("reusable_prefix: the extended mask has " + std::to_string(b.size()) +
                       " rows, fewer than the original's " + std::to_string(a.size()));
+  const auto same_keys = [&](index_t j) {
+    const row_interval x = a.interval(j), y = b.interval(j);
+    return x.empty() ? y.empty() : x == y;
+  };
   index_t same = 0;
-  while (same < a.size() && a.interval(same) == b.interval(same)) ++same;
+  while (same < a.size() && same_keys(same)) ++same;
   index_t best = 0;
-  index_t reach = -1;  // max hi over [0, r)
+  index_t reach = -1;  // the last key any row of [0, r) sees
   for (index_t r = 1; r <= same; ++r) {
-    reach = std::max(reach, a.hi()[r - 1]);
+    if (!a.interval(r - 1).empty()) reach = std::max(reach, a.hi()[r - 1]);
     if (reach < r) best = r;
   }
   return best;

@@ -31,6 +31,7 @@ void fill_rows(const M& m, const chunk& c, std::span<T> out, index_t row_stride,
                T hidden_value) {
   check_chunk(m, c);
   check_buffer(out, c, row_stride);
+  if (c.cols() == 0) return;  // the buffer may be empty: no row pointer to form
   for (index_t q = c.q0; q < c.q1; ++q) {
     T* row = out.data() + (q - c.q0) * row_stride;  // (cols,)
     if constexpr (interval_backed_mask<M>) {
