@@ -1,0 +1,668 @@
+// The ism command-line tool, run as a separate process the way people run it.
+// Exported masks are checked against a tiny implementation of SPEC.md section 3
+// written here from the text, sharing nothing with the library.
+#include <doctest/doctest.h>
+
+#if defined(ISM_CLI_PATH) && !defined(_WIN32)
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <ism/config.hpp>
+#include <limits>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "npy_reader.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------
+// Running the CLI
+// ---------------------------------------------------------------------------
+
+// A fresh directory per test, removed afterwards. Outputs go to `out`, so a
+// test can assert that nothing else (no partial or temporary file) appears.
+struct scratch {
+  fs::path root;
+  fs::path out;
+
+  scratch() {
+    static std::atomic<int> counter{0};
+    root = fs::temp_directory_path() /
+           ("ism_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(root);
+    out = root / "out";
+    fs::create_directories(out);
+  }
+  ~scratch() {
+    std::error_code ignored;
+    fs::remove_all(root, ignored);
+  }
+  scratch(const scratch&) = delete;
+  scratch& operator=(const scratch&) = delete;
+
+  std::vector<std::string> files() const {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(out))
+      names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
+
+struct result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string quote(const std::string& word) {
+  std::string q = "'";
+  for (const char c : word) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+result run(const scratch& s, const std::vector<std::string>& args) {
+  std::string command = quote(ISM_CLI_PATH);
+  for (const std::string& a : args) command += " " + quote(a);
+  const fs::path out = s.root / "stdout.txt";
+  const fs::path err = s.root / "stderr.txt";
+  command += " > " + quote(out.string()) + " 2> " + quote(err.string());
+  const int status = std::system(command.c_str());
+  result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = npy_reader::read_file(out);
+  r.err = npy_reader::read_file(err);
+  return r;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+bool python_available() {
+  return std::system("python3 -c 'import json' > /dev/null 2>&1") == 0;
+}
+
+// ---------------------------------------------------------------------------
+// SPEC.md section 3, from the text
+// ---------------------------------------------------------------------------
+
+struct spec_segment {
+  std::string role;  // system, user, tool or assistant
+  std::int64_t length;
+};
+using spec_document = std::vector<spec_segment>;
+using spec_layout = std::vector<spec_document>;
+
+struct spec_row {
+  std::vector<std::int64_t> lo;
+  std::vector<std::int64_t> hi;
+  bool visible(std::int64_t q, std::int64_t k) const { return lo[q] <= k && k <= hi[q]; }
+  std::int64_t size() const { return static_cast<std::int64_t>(lo.size()); }
+};
+
+spec_row spec_intervals(const spec_layout& layout, const std::string& paradigm) {
+  spec_row row;
+  std::int64_t d0 = 0;
+  for (const spec_document& doc : layout) {
+    std::int64_t d1 = d0;
+    for (const spec_segment& s : doc) d1 += s.length;
+    // P: start of the maximal run of assistant segments at the document's end.
+    std::int64_t p = d1;
+    for (auto it = doc.rbegin(); it != doc.rend() && it->role == "assistant"; ++it) p -= it->length;
+    std::int64_t s0 = d0;
+    for (const spec_segment& s : doc) {
+      const std::int64_t s1 = s0 + s.length;
+      for (std::int64_t q = s0; q < s1; ++q) {
+        std::int64_t hi = q;
+        if (paradigm == "bidirectional") hi = d1 - 1;
+        if (paradigm == "prefix") hi = std::max(q, p - 1);
+        if (paradigm == "ism" && s.role != "assistant") hi = s1 - 1;
+        row.lo.push_back(d0);
+        row.hi.push_back(hi);
+      }
+      s0 = s1;
+    }
+    d0 = d1;
+  }
+  return row;
+}
+
+// Seeded random layouts, written out with random spacing and role spellings
+// so the parser is exercised too. The generator is used directly (no
+// std::uniform_int_distribution) to give the same layouts on every platform.
+struct layout_source {
+  std::mt19937_64 rng{0x15A2408};
+
+  std::int64_t below(std::int64_t n) {
+    return static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
+  }
+
+  spec_layout next() {
+    static const std::vector<std::string> roles{"system", "user", "tool", "assistant"};
+    spec_layout layout(static_cast<std::size_t>(1 + below(3)));
+    for (spec_document& doc : layout) {
+      const std::int64_t segments = 1 + below(5);
+      for (std::int64_t i = 0; i < segments; ++i)
+        doc.push_back({roles[static_cast<std::size_t>(below(4))], 1 + below(6)});
+    }
+    return layout;
+  }
+
+  std::string text(const spec_layout& layout) {
+    const auto space = [&] {
+      return std::string(static_cast<std::size_t>(below(3) == 0 ? 1 : 0), ' ');
+    };
+    std::string out;
+    for (std::size_t d = 0; d < layout.size(); ++d) {
+      if (d > 0) out += space() + "|" + space();
+      for (std::size_t s = 0; s < layout[d].size(); ++s) {
+        if (s > 0) out += space() + "," + space();
+        const std::string& role = layout[d][s].role;
+        out += (below(2) == 0 ? role : role.substr(0, 1)) + space() + ":" + space() +
+               std::to_string(layout[d][s].length);
+      }
+    }
+    return out;
+  }
+};
+
+const std::vector<std::string> paradigms{"causal", "prefix", "ism", "bidirectional"};
+
+}  // namespace
+
+TEST_CASE("cli: --help of ism and of every command exits 0 and prints usage") {
+  scratch s;
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"--help"},
+                                             {"-h"},
+                                             {"demo", "--help"},
+                                             {"show", "--help"},
+                                             {"export", "--help"},
+                                             {"stats", "-h"}}) {
+    CAPTURE(args.front());
+    const result r = run(s, args);
+    CHECK(r.code == 0);
+    CHECK(contains(r.out, "Usage: ism"));
+    CHECK(r.err.empty());
+  }
+  // --help wins over missing required options.
+  CHECK(run(s, {"export", "--layout", "user:1", "--help"}).code == 0);
+  const result version = run(s, {"--version"});
+  CHECK(version.code == 0);
+  CHECK(version.out == "ism " + std::to_string(ISM_VERSION_MAJOR) + "." +
+                           std::to_string(ISM_VERSION_MINOR) + "." +
+                           std::to_string(ISM_VERSION_PATCH) + "\n");
+}
+
+TEST_CASE("cli: demo prints the four masks and every table") {
+  scratch s;
+  const result r = run(s, {"demo"});
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  for (const std::string_view part :
+       {"causal", "prefix", "ism", "bidirectional", "Intermittent Semi-working Mask",
+        "1. The four masks", "2. Density", "3. Where a next-token loss may go",
+        "4. KV cache across turns", "5. Training every answer once", "visible pairs", "trainable",
+        "leaking", "reuse", "compute", "samples", "untrainable answers", "one sample per answer"})
+    CHECK_MESSAGE(contains(r.out, std::string(part)), part);
+  // The four pictures sit side by side in a 120-column terminal.
+  std::size_t start = 0;
+  while (start < r.out.size()) {
+    const std::size_t end = r.out.find('\n', start);
+    CHECK(end - start <= 120);
+    start = end + 1;
+  }
+  CHECK(contains(r.out, "  causal                        prefix                        ism"));
+}
+
+TEST_CASE("cli: show prints the mask as text") {
+  scratch s;
+  const result r = run(s, {"show", "--layout", "system:2,user:1,assistant:2", "--paradigm", "ism"});
+  REQUIRE(r.code == 0);
+  const std::string picture =
+      "   ss u aa\n"
+      "s  ## . ..\n"
+      "s  ## . ..\n"
+      "          \n"
+      "u  ## # ..\n"
+      "          \n"
+      "a  ## # #.\n"
+      "a  ## # ##\n";
+  CHECK(contains(r.out, "ism mask of 5 tokens: system:2, user:1, assistant:2\n"));
+  CHECK(r.out.ends_with("\n\n" + picture));
+
+  const result two = run(s, {"show", "--layout", "u:2,a:1 | u:1", "--paradigm", "prefix"});
+  REQUIRE(two.code == 0);
+  CHECK(
+      two.out.ends_with("\n\n"
+                        "   uu a|u\n"
+                        "u  ## .|.\n"
+                        "u  ## .|.\n"
+                        "       | \n"
+                        "a  ## #|.\n"
+                        "   ----|-\n"
+                        "u  .. .|#\n"));
+}
+
+TEST_CASE("cli: show --svg writes a well-formed SVG with role labels") {
+  scratch s;
+  const fs::path svg = s.out / "mask.svg";
+  const result r =
+      run(s, {"show", "--layout", "system:3,user:4,assistant:5 | user:2,tool:2,assistant:3",
+              "--paradigm", "ism", "--svg", svg.string()});
+  REQUIRE(r.code == 0);
+  CHECK(contains(r.out, "wrote " + svg.string()));
+  CHECK(s.files() == std::vector<std::string>{"mask.svg"});
+  const std::string text = npy_reader::read_file(svg);
+  CHECK(text.starts_with("<svg"));
+  CHECK(text.ends_with("</svg>\n"));
+  for (const std::string_view part : {"system", "user", "tool", "assistant", "ism mask, 19 tokens"})
+    CHECK_MESSAGE(contains(text, std::string(part)), part);
+
+  // Every element closes, in order.
+  std::vector<std::string> open;
+  for (std::size_t at = text.find('<'); at != std::string::npos; at = text.find('<', at + 1)) {
+    const std::size_t end = text.find('>', at);
+    REQUIRE(end != std::string::npos);
+    const std::string tag = text.substr(at + 1, end - at - 1);
+    if (tag.starts_with("/")) {
+      REQUIRE(!open.empty());
+      CHECK(open.back() == tag.substr(1));
+      open.pop_back();
+    } else if (!tag.ends_with("/")) {
+      open.push_back(tag.substr(0, tag.find(' ')));
+    }
+  }
+  CHECK(open.empty());
+  if (python_available()) {
+    const std::string command =
+        "python3 -c \"import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])\" " +
+        quote(svg.string()) + " > /dev/null 2>&1";
+    CHECK(std::system(command.c_str()) == 0);
+  }
+}
+
+// Runs `ism export` with `extra` options into `file` and decodes the .npy written.
+npy_reader::array export_npy(const scratch& s, const std::string& layout,
+                             const std::string& paradigm, const std::vector<std::string>& extra,
+                             const fs::path& file) {
+  std::vector<std::string> args{"export", "--layout", layout,       "--paradigm",
+                                paradigm, "-o",       file.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const result r = run(s, args);
+  REQUIRE(r.code == 0);
+  return npy_reader::read_npy(file);
+}
+
+// True when element (q, k) of the row-major n x n `values` satisfies
+// ok(value, visible(q, k)) for every pair.
+template <class T, class Ok>
+bool every_pair(const std::vector<T>& values, const spec_row& expected, Ok ok) {
+  const std::int64_t n = expected.size();
+  for (std::int64_t q = 0; q < n; ++q)
+    for (std::int64_t k = 0; k < n; ++k)
+      if (!ok(values[static_cast<std::size_t>(q * n + k)], expected.visible(q, k))) return false;
+  return true;
+}
+
+TEST_CASE("cli: export dense matches SPEC section 3 on random layouts, all paradigms") {
+  scratch s;
+  layout_source source;
+  const fs::path file = s.out / "mask.npy";
+  for (int i = 0; i < 50; ++i) {
+    const spec_layout layout = source.next();
+    const std::string text = source.text(layout);
+    for (const std::string& paradigm : paradigms) {
+      CAPTURE(text);
+      CAPTURE(paradigm);
+      const npy_reader::array a = export_npy(s, text, paradigm, {"--format", "dense"}, file);
+      const spec_row expected = spec_intervals(layout, paradigm);
+      const std::int64_t n = expected.size();
+      REQUIRE(a.descr == "|b1");
+      REQUIRE(a.shape == std::vector<std::int64_t>{n, n});
+      CHECK(every_pair(a.values<std::uint8_t>(), expected,
+                       [](std::uint8_t x, bool visible) { return x == (visible ? 1 : 0); }));
+      CHECK(s.files() == std::vector<std::string>{"mask.npy"});
+    }
+  }
+}
+
+TEST_CASE("cli: export dense --dtype uint8 writes 0/1 bytes") {
+  scratch s;
+  layout_source source;
+  const fs::path file = s.out / "mask.npy";
+  for (int i = 0; i < 10; ++i) {
+    const spec_layout layout = source.next();
+    const std::string& paradigm = paradigms[static_cast<std::size_t>(i) % paradigms.size()];
+    const npy_reader::array a = export_npy(s, source.text(layout), paradigm,
+                                           {"--format", "dense", "--dtype", "uint8"}, file);
+    const spec_row expected = spec_intervals(layout, paradigm);
+    REQUIRE(a.descr == "|u1");
+    CHECK(every_pair(a.values<std::uint8_t>(), expected,
+                     [](std::uint8_t x, bool visible) { return x == (visible ? 1 : 0); }));
+  }
+}
+
+TEST_CASE("cli: export additive is 0 where visible and -inf elsewhere, in each dtype") {
+  scratch s;
+  layout_source source;
+  const fs::path file = s.out / "bias.npy";
+  for (int i = 0; i < 15; ++i) {
+    const spec_layout layout = source.next();
+    const std::string text = source.text(layout);
+    for (const std::string& paradigm : paradigms) {
+      CAPTURE(text);
+      CAPTURE(paradigm);
+      const npy_reader::array a = export_npy(s, text, paradigm, {"--format", "additive"}, file);
+      const spec_row expected = spec_intervals(layout, paradigm);
+      const std::int64_t n = expected.size();
+      REQUIRE(a.descr == "<f4");
+      REQUIRE(a.shape == std::vector<std::int64_t>{n, n});
+      CHECK(every_pair(a.values<float>(), expected, [](float x, bool visible) {
+        return visible ? x == 0.0f && !std::signbit(x) : std::isinf(x) && x < 0;
+      }));
+    }
+  }
+  // Half precision: the bit patterns of +0 and -inf.
+  const spec_layout layout{{{"user", 3}, {"assistant", 2}}};
+  const spec_row expected = spec_intervals(layout, "ism");
+  struct half_case {
+    std::string dtype;
+    std::string descr;
+    std::uint16_t minus_inf;
+  };
+  for (const half_case& c :
+       {half_case{"float16", "<f2", 0xFC00}, half_case{"bfloat16", "<u2", 0xFF80}}) {
+    CAPTURE(c.dtype);
+    const npy_reader::array a = export_npy(s, "user:3,assistant:2", "ism",
+                                           {"--format", "additive", "--dtype", c.dtype}, file);
+    CHECK(a.descr == c.descr);
+    CHECK(every_pair(a.values<std::uint16_t>(), expected, [&](std::uint16_t x, bool visible) {
+      return x == (visible ? 0 : c.minus_inf);
+    }));
+  }
+}
+
+TEST_CASE("cli: export intervals writes lo and hi as SPEC section 3 defines them") {
+  scratch s;
+  layout_source source;
+  const fs::path file = s.out / "intervals.npz";
+  for (int i = 0; i < 15; ++i) {
+    const spec_layout layout = source.next();
+    const std::string text = source.text(layout);
+    for (const std::string& paradigm : paradigms) {
+      CAPTURE(text);
+      CAPTURE(paradigm);
+      const result r = run(s, {"export", "--layout", text, "--paradigm", paradigm, "--format",
+                               "intervals", "--output", file.string()});
+      REQUIRE(r.code == 0);
+      const auto members = npy_reader::parse_zip(npy_reader::read_file(file));
+      REQUIRE(members.size() == 2);
+      CHECK(members[0].name == "lo.npy");
+      CHECK(members[1].name == "hi.npy");
+      const npy_reader::array lo = npy_reader::parse_npy(members[0].data);
+      const npy_reader::array hi = npy_reader::parse_npy(members[1].data);
+      const spec_row expected = spec_intervals(layout, paradigm);
+      CHECK(lo.descr == "<i8");
+      CHECK(hi.descr == "<i8");
+      CHECK(lo.shape == std::vector<std::int64_t>{expected.size()});
+      CHECK(lo.values<std::int64_t>() == expected.lo);
+      CHECK(hi.values<std::int64_t>() == expected.hi);
+    }
+  }
+}
+
+TEST_CASE("cli: NumPy reads the exports, where NumPy is installed") {
+  if (std::system("python3 -c 'import numpy' > /dev/null 2>&1") != 0) {
+    MESSAGE("numpy is not importable; skipping the NumPy round trip");
+    return;
+  }
+  scratch s;
+  const fs::path dense = s.out / "dense.npy";
+  const fs::path intervals = s.out / "intervals.npz";
+  const std::string layout = "system:2,user:3,assistant:4 | user:2,assistant:2";
+  REQUIRE(run(s, {"export", "--layout", layout, "--paradigm", "ism", "--format", "dense", "-o",
+                  dense.string()})
+              .code == 0);
+  REQUIRE(run(s, {"export", "--layout", layout, "--paradigm", "ism", "--format", "intervals", "-o",
+                  intervals.string()})
+              .code == 0);
+  const std::string check =
+      "import sys, numpy as np\n"
+      "m = np.load(sys.argv[1]); z = np.load(sys.argv[2])\n"
+      "lo, hi = z['lo'], z['hi']\n"
+      "k = np.arange(len(lo))\n"
+      "expect = (lo[:, None] <= k[None, :]) & (k[None, :] <= hi[:, None])\n"
+      "sys.exit(not (m.dtype == np.bool_ and m.shape == (13, 13) and (m == expect).all()))\n";
+  const fs::path script = s.root / "check.py";
+  std::ofstream(script) << check;
+  const std::string command = "python3 " + quote(script.string()) + " " + quote(dense.string()) +
+                              " " + quote(intervals.string());
+  CHECK(std::system(command.c_str()) == 0);
+}
+
+TEST_CASE("cli: --max-bytes refuses an oversized output before writing anything") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  // user:100 as dense bool: a 128-byte header and 100 x 100 bytes.
+  const result refused = run(s, {"export", "--layout", "user:100", "--paradigm", "ism", "--format",
+                                 "dense", "--max-bytes", "10127", "-o", file.string()});
+  CHECK(refused.code == 2);
+  CHECK(contains(refused.err, "ism: error: "));
+  CHECK(contains(refused.err, "10128 bytes"));
+  CHECK(contains(refused.err, "10127"));
+  CHECK(s.files().empty());
+
+  const result fits = run(s, {"export", "--layout", "user:100", "--paradigm", "ism", "--format",
+                              "dense", "--max-bytes", "10128", "-o", file.string()});
+  CHECK(fits.code == 0);
+  CHECK(fs::file_size(file) == 10128);
+
+  // The default limit is 1 GiB: 40000^2 bytes is over it, and nothing is built.
+  const result big = run(s, {"export", "--layout", "user:40000", "--paradigm", "causal", "--format",
+                             "dense", "-o", (s.out / "big.npy").string()});
+  CHECK(big.code == 2);
+  CHECK(contains(big.err, "1073741824"));
+  CHECK(s.files() == std::vector<std::string>{"mask.npy"});
+}
+
+TEST_CASE("cli: every class of invalid layout exits 2, names the problem and writes nothing") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  struct bad_layout {
+    std::string layout;
+    std::string message;
+  };
+  const std::vector<bad_layout> cases{
+      {"bot:3", "unknown role 'bot'"},
+      {"user:0", "length must be >= 1"},
+      {"user:3,assistant:0", "length must be >= 1"},
+      {"user:3,", "dangling ','"},
+      {"user:3,,assistant:2", "dangling ','"},
+      {"user:3|", "empty document"},
+      {"user:3||assistant:2", "empty document"},
+      {"user:99999999999", "larger than 2147483647"},
+      {"user:2147483647,assistant:1", "longer than 2147483647"},
+      {"", "layout is empty"},
+      {"   ", "layout is empty"},
+      {"user 3", "expected ':'"},
+      {"user:-3", "expected a segment length"},
+  };
+  for (const bad_layout& c : cases) {
+    for (const std::string command : {"export", "show", "stats"}) {
+      CAPTURE(c.layout);
+      CAPTURE(command);
+      std::vector<std::string> args{command, "--layout", c.layout};
+      if (command != "stats") args.insert(args.end(), {"--paradigm", "ism"});
+      if (command == "export") args.insert(args.end(), {"--format", "dense", "-o", file.string()});
+      const result r = run(s, args);
+      CHECK(r.code == 2);
+      CHECK(r.err.starts_with("ism: error: invalid --layout"));
+      CHECK(contains(r.err, c.message));
+      CHECK(r.out.empty());
+      CHECK(s.files().empty());
+    }
+  }
+}
+
+TEST_CASE("cli: bad paradigm, format, dtype, option, value or command exits 2") {
+  scratch s;
+  const std::string file = (s.out / "mask.npy").string();
+  struct bad_call {
+    std::vector<std::string> args;
+    std::string message;
+    bool usage;  // a usage error adds a hint to run --help
+  };
+  const std::vector<bad_call> calls{
+      {{"export", "--layout", "u:2", "--paradigm", "sideways", "--format", "dense", "-o", file},
+       "unknown paradigm 'sideways'",
+       false},
+      {{"export", "--layout", "u:2", "--paradigm", "ism", "--format", "sparse", "-o", file},
+       "unknown format 'sparse'",
+       false},
+      {{"export", "--layout", "u:2", "--paradigm", "ism", "--format", "dense", "--dtype", "float32",
+        "-o", file},
+       "--dtype 'float32'",
+       false},
+      {{"export", "--layout", "u:2", "--paradigm", "ism", "--format", "dense", "--colour", "-o",
+        file},
+       "unknown option '--colour'",
+       true},
+      {{"export", "--layout", "u:2", "--paradigm", "ism", "--format", "dense"},
+       "missing required option --output",
+       true},
+      {{"export", "--layout", "u:2", "--paradigm", "ism", "--format", "dense", "-o"},
+       "needs a value",
+       true},
+      {{"export", "--layout", "--paradigm", "ism", "--format", "dense", "-o", file},
+       "needs a value",
+       true},
+      {{"export", "--layout", "u:2", "--paradigm", "ism", "--format", "dense", "--max-bytes", "ten",
+        "-o", file},
+       "non-negative integer",
+       true},
+      {{"export", "--layout", "u:2", "--paradigm", "ism", "--format", "dense", "--max-bytes", "-5",
+        "-o", file},
+       "non-negative integer",
+       true},
+      {{"export", "--layout", "u:2", "--layout", "u:3", "--paradigm", "ism", "--format", "dense",
+        "-o", file},
+       "given twice",
+       true},
+      {{"show", "--layout", "u:2", "--paradigm", "ism", "stray"},
+       "unexpected argument 'stray'",
+       true},
+      {{"stats", "--layout", "u:2", "--json=yes"}, "takes no value", true},
+      {{"stats", "--layout", "u:2", "--paradigm", "nope"}, "unknown paradigm 'nope'", false},
+      {{"show", "--layout", "u:300", "--paradigm", "ism"}, "at most 256", false},
+      {{"frobnicate"}, "unknown command 'frobnicate'", true},
+      {{"--frobnicate"}, "unknown option '--frobnicate'", true},
+      {{}, "missing command", true},
+  };
+  for (const bad_call& call : calls) {
+    CAPTURE(call.message);
+    const result r = run(s, call.args);
+    CHECK(r.code == 2);
+    CHECK(r.err.starts_with("ism: error: "));
+    CHECK(contains(r.err, call.message));
+    CHECK(contains(r.err, "--help' for usage") == call.usage);
+    CHECK(s.files().empty());
+  }
+}
+
+TEST_CASE("cli: an unwritable output path exits 2 and leaves no file behind") {
+  scratch s;
+  SUBCASE("directory that does not exist") {
+    const fs::path file = s.out / "missing" / "mask.npy";
+    const result r = run(s, {"export", "--layout", "u:3,a:2", "--paradigm", "ism", "--format",
+                             "dense", "-o", file.string()});
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, "cannot write"));
+    CHECK(contains(r.err, file.string()));
+    CHECK(s.files().empty());
+  }
+  SUBCASE("target is a directory: the temporary file is written, then removed") {
+    fs::create_directories(s.out / "taken" / "inside");
+    const result r = run(s, {"export", "--layout", "u:3,a:2", "--paradigm", "ism", "--format",
+                             "intervals", "-o", (s.out / "taken").string()});
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, "cannot write"));
+    CHECK(s.files() == std::vector<std::string>{"taken"});
+  }
+  SUBCASE("svg into a directory that does not exist") {
+    const result r = run(s, {"show", "--layout", "u:3,a:2", "--paradigm", "ism", "--svg",
+                             (s.out / "missing" / "mask.svg").string()});
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    CHECK(s.files().empty());
+  }
+}
+
+TEST_CASE("cli: a failed export leaves an existing output file untouched") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  std::ofstream(file) << "precious";
+  const std::vector<std::vector<std::string>> failing{
+      {"export", "--layout", "u:3,", "--paradigm", "ism", "--format", "dense", "-o", file.string()},
+      {"export", "--layout", "u:3", "--paradigm", "nope", "--format", "dense", "-o", file.string()},
+      {"export", "--layout", "u:300", "--paradigm", "ism", "--format", "dense", "--max-bytes",
+       "1000", "-o", file.string()},
+  };
+  for (const auto& args : failing) {
+    CHECK(run(s, args).code == 2);
+    CHECK(npy_reader::read_file(file) == "precious");
+    CHECK(s.files() == std::vector<std::string>{"mask.npy"});
+  }
+  // A successful export replaces it whole.
+  CHECK(run(s, {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense", "-o",
+                file.string()})
+            .code == 0);
+  CHECK(npy_reader::read_npy(file).shape == std::vector<std::int64_t>{3, 3});
+}
+
+TEST_CASE("cli: stats prints every paradigm, and --json is valid JSON") {
+  scratch s;
+  const std::string layout = "system:6,user:5,assistant:7 | user:4,assistant:2";
+  const result text = run(s, {"stats", "--layout", layout});
+  REQUIRE(text.code == 0);
+  for (const std::string& p : paradigms) CHECK(contains(text.out, p));
+  CHECK(contains(text.out, "tokens     24"));
+
+  const result one = run(s, {"stats", "--layout", layout, "--paradigm", "prefix"});
+  REQUIRE(one.code == 0);
+  CHECK(contains(one.out, "prefix"));
+  CHECK(!contains(one.out, "bidirectional"));
+
+  const result json = run(s, {"stats", "--layout", layout, "--json"});
+  REQUIRE(json.code == 0);
+  CHECK(json.out.starts_with("{\n"));
+  CHECK(json.out.ends_with("}\n"));
+  CHECK(contains(json.out, "\"tokens\": 24,"));
+  CHECK(contains(json.out, "\"name\": \"bidirectional\""));
+  // The ism mask of this layout sees 223 of 576 pairs (checked by hand from SPEC).
+  CHECK(contains(json.out, "\"visible_pairs\": 223,"));
+  CHECK(std::count(json.out.begin(), json.out.end(), '{') ==
+        std::count(json.out.begin(), json.out.end(), '}'));
+  if (python_available()) {
+    const fs::path file = s.root / "stats.json";
+    std::ofstream(file) << json.out;
+    const std::string command = "python3 -m json.tool " + quote(file.string()) + " > /dev/null";
+    CHECK(std::system(command.c_str()) == 0);
+  }
+}
+
+#endif  // ISM_CLI_PATH && !_WIN32

@@ -1,0 +1,149 @@
+// The text form of a layout (SPEC section 2): the grammar, whitespace, the
+// canonical form, and every parse error with its message and character position.
+#include <doctest/doctest.h>
+
+#include <ism/layout_text.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error_messages.hpp"
+#include "oracle.hpp"
+#include "random_layouts.hpp"
+
+namespace {
+
+using ism::role;
+using segs = std::vector<std::vector<ism::segment>>;
+
+struct parse_failure {
+  std::string message;
+  std::size_t position;
+};
+
+// The layout_parse_error that parsing `text` throws, or nothing.
+std::optional<parse_failure> parse_failure_of(const std::string& text) {
+  try {
+    (void)ism::parse_layout(text);
+  } catch (const ism::layout_parse_error& e) {
+    return parse_failure{e.what(), e.position()};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_CASE("layout_text: the SPEC example") {
+  const ism::layout l =
+      ism::parse_layout("system:6,user:5,assistant:7,user:3,assistant:4 | user:4,assistant:2");
+  const ism::layout expected(segs{{{role::system, 6},
+                                   {role::user, 5},
+                                   {role::assistant, 7},
+                                   {role::user, 3},
+                                   {role::assistant, 4}},
+                                  {{role::user, 4}, {role::assistant, 2}}});
+  CHECK(l == expected);
+  CHECK(ism::to_text(l) ==
+        "system:6, user:5, assistant:7, user:3, assistant:4 | user:4, assistant:2");
+}
+
+TEST_CASE("layout_text: abbreviations and whitespace variants are accepted") {
+  const ism::layout expected(
+      segs{{{role::system, 1}, {role::user, 22}, {role::tool, 3}, {role::assistant, 4}},
+           {{role::assistant, 5}}});
+  for (const char* text : {
+           "s:1,u:22,t:3,a:4|a:5", "system:1,user:22,tool:3,assistant:4|assistant:5",
+           " s : 1 , u : 22 , t : 3 , a : 4 | a : 5 ", "\ts:1,\nu:22,\r\nt:3 ,a:4\t|\ta:5\n",
+           "s:1, user:22, t:3, assistant:4 |a:5",
+           "s:001,u:22,t:03,a:4|a:5",  // leading zeros are still decimal
+       }) {
+    CAPTURE(text);
+    CHECK(ism::parse_layout(text) == expected);
+  }
+}
+
+TEST_CASE("layout_text: parse and to_text round-trip random layouts") {
+  random_layouts::for_random_layouts(2000, 1000, [](auto&, const oracle::declared_layout& d) {
+    const ism::layout l(d);
+    // The tests' own writer, with full names.
+    CHECK(ism::parse_layout(random_layouts::text(d)) == l);
+    // The canonical writer.
+    const std::string canonical = ism::to_text(l);
+    CHECK(canonical == random_layouts::text(d));
+    CHECK(ism::parse_layout(canonical) == l);
+  });
+}
+
+TEST_CASE("layout_text: the largest length parses, one more overflows") {
+  const std::string max = std::to_string(ism::layout::max_tokens);
+  CHECK(ism::parse_layout("user:" + max).size() == ism::layout::max_tokens);
+  const auto over = parse_failure_of("user:" + std::to_string(ism::layout::max_tokens + 1));
+  REQUIRE(over);
+  CHECK(over->position == 5);
+  // Within lengths but over the row limit: a layout_error, not a parse error.
+  try {
+    (void)ism::parse_layout("user:" + max + ",assistant:1");
+    FAIL("a row over max_tokens parsed");
+  } catch (const ism::layout_parse_error&) {
+    FAIL("a row over max_tokens is a layout_error, not a parse error");
+  } catch (const ism::layout_error& e) {
+    CHECK(contains(e.what(), "segment 1 of document 0"));
+  }
+}
+
+TEST_CASE("layout_text: every parse error names the problem and its position") {
+  struct error_case {
+    const char* text;
+    std::size_t position;
+    const char* says;  // a part of the message naming the problem
+  };
+  const error_case cases[] = {
+      // unknown role, with and without surrounding space
+      {"user:2,bot:3", 7, "unknown role 'bot'"},
+      {"  System:3", 2, "unknown role 'System'"},
+      {"user:2 | ai:1", 9, "unknown role 'ai'"},
+      // zero and negative lengths
+      {"user:0", 5, "length must be >= 1"},
+      {"user:2,assistant:000", 17, "length must be >= 1"},
+      {"user:-3", 5, "segment length"},
+      // a length that overflows
+      {"user:99999999999", 5, "larger than"},
+      {"user:2,assistant:2147483648", 17, "larger than"},
+      // empty text
+      {"", 0, "empty"},
+      {"   \t", 4, "empty"},
+      // empty documents and dangling separators
+      {"|", 0, "empty document"},
+      {"user:1|", 7, "empty document"},
+      {"user:1 | ", 9, "empty document"},
+      {"user:1||user:2", 7, "empty document"},
+      {"user:1,", 7, "dangling ','"},
+      {"user:1,|user:2", 7, "dangling ','"},
+      {"user:1,,user:2", 7, "dangling ','"},
+      {",user:1", 0, "dangling ','"},
+      // missing pieces
+      {"user 4", 5, "expected ':'"},
+      {"user", 4, "expected ':'"},
+      {"user:", 5, "expected a segment length"},
+      {"user:,assistant:1", 5, "expected a segment length"},
+      {":4", 0, "expected a role"},
+      // garbage after a valid layout or inside a segment
+      {"user:4x", 6, "unexpected character 'x'"},
+      {"user:4 5", 7, "unexpected character '5'"},
+      {"user:4;assistant:1", 6, "unexpected character ';'"},
+      {"user:4,assistant:1 )", 19, "unexpected character ')'"},
+      {"user1:4", 4, "expected ':'"},
+  };
+  for (const error_case& c : cases) {
+    CAPTURE(c.text);
+    const auto failure = parse_failure_of(c.text);
+    REQUIRE(failure);
+    CAPTURE(failure->message);
+    CHECK(failure->position == c.position);
+    CHECK(contains(failure->message, c.says));
+    CHECK(contains(failure->message, "(at character " + std::to_string(c.position) + ")"));
+    // The parse error is a layout_error and an invalid_argument.
+    CHECK_THROWS_AS(ism::parse_layout(c.text), ism::layout_error);
+    CHECK_THROWS_AS(ism::parse_layout(c.text), std::invalid_argument);
+  }
+}
