@@ -17,25 +17,31 @@ set(images
   "ism-packed=ism=system:3, user:4, assistant:5 | user:3, tool:2, assistant:4"
 )
 
+# Checks draw into the working directory (ctest runs in the build tree);
+# updates draw straight over the committed pictures.
 set(work_dir ${CMAKE_CURRENT_BINARY_DIR}/docs_images)
-file(MAKE_DIRECTORY ${work_dir})
+if(NOT UPDATE)
+  file(MAKE_DIRECTORY ${work_dir})
+endif()
 set(stale "")
 foreach(entry IN LISTS images)
   string(REPLACE "=" ";" fields "${entry}")
   list(GET fields 0 name)
   list(GET fields 1 paradigm)
   list(GET fields 2 layout)
-  set(drawn ${work_dir}/${name}.svg)
+  set(committed ${ISM_SOURCE_DIR}/docs/images/${name}.svg)
+  if(UPDATE)
+    set(drawn ${committed})
+  else()
+    set(drawn ${work_dir}/${name}.svg)
+  endif()
   execute_process(
     COMMAND ${ISM_CLI} show --layout ${layout} --paradigm ${paradigm} --svg ${drawn}
     OUTPUT_QUIET RESULT_VARIABLE status)
   if(NOT status EQUAL 0)
     message(FATAL_ERROR "ism show failed (${status}) for ${name}")
   endif()
-  set(committed ${ISM_SOURCE_DIR}/docs/images/${name}.svg)
-  if(UPDATE)
-    file(COPY_FILE ${drawn} ${committed})
-  else()
+  if(NOT UPDATE)
     file(SHA256 ${drawn} drawn_hash)
     if(EXISTS ${committed})
       file(SHA256 ${committed} committed_hash)
