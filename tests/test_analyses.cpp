@@ -107,6 +107,17 @@ TEST_CASE(
   });
 }
 
+TEST_CASE("analyses: label_mask of a row that sees nothing is trainable, not leaking") {
+  // SPEC: q leaks only when it sees q + 1. Row 1 of this custom mask is empty,
+  // stored as to_interval_mask stores empty rows (lo = n, hi = n - 1).
+  const ism::layout row = ism::parse_layout("user:1, assistant:4");
+  const ism::interval_mask m({0, 5, 0, 0, 0}, {0, 4, 3, 4, 4});  // rows 2 and 3 see their target
+  const ism::label_report labels = ism::label_mask(row, m);
+  CHECK(labels.answer_targets == 4);
+  CHECK(labels.trainable == std::vector<bool>{true, true, false, false, false});
+  CHECK(labels.leaking == std::vector<index_t>{2, 3});
+}
+
 TEST_CASE("analyses: label_mask of a two-turn dialogue, by hand") {
   const ism::layout l = text("user:2,assistant:2,user:1,assistant:1");
   const ism::label_report ism_labels =

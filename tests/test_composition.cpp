@@ -77,6 +77,7 @@ TEST_CASE("composition: sliding_window") {
   CHECK_THROWS_AS(ism::sliding_window(0), ism::argument_error);
   CHECK_THROWS_AS(ism::sliding_window(-2), ism::argument_error);
   CHECK_THROWS_WITH(ism::sliding_window(0), doctest::Contains("window 0 must be >= 1"));
+  CHECK(w.window() == 3);
 }
 
 TEST_CASE("composition: and_masks with a sliding window equals the oracle AND the window") {

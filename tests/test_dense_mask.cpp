@@ -260,3 +260,14 @@ TEST_CASE("dense_mask: chunk errors") {
   }
   CHECK_THROWS_WITH(ism::dense_mask(m, ism::chunk{0, 6, 0, 5}), doctest::Contains("5 positions"));
 }
+
+TEST_CASE("fill_dense_mask: a row_stride whose span overflows index_t is a shape_error") {
+  const ism::interval_mask m =
+      ism::make_interval_mask<ism::causal>(ism::layout({{{ism::role::user, 3}}}));
+  bool buffer[10] = {};
+  const index_t huge_stride = index_t{1} << 62;  // 2 * 2^62 overflows
+  CHECK_THROWS_WITH_AS(
+      ism::fill_dense_mask(m, ism::chunk{0, 3, 0, 1}, std::span<bool>(buffer, 10), huge_stride),
+      doctest::Contains("more elements than index_t counts"), ism::shape_error);
+  CHECK(std::none_of(buffer, buffer + 10, [](bool b) { return b; }));
+}

@@ -139,6 +139,14 @@ TEST_CASE("layout: constructor errors name segment k of document d") {
     CHECK(m.find("segment 1 of document 1") != std::string::npos);
     CHECK(m.find("length 0") != std::string::npos);
   }
+  SUBCASE("a role value that names no role") {
+    const std::string m = layout_error_message([] {
+      return ism::layout(segs{{{role::user, 2}, {static_cast<role>(7), 3}}});
+    });
+    CHECK(m.find("segment 1 of document 0") != std::string::npos);
+    CHECK(m.find("role value 7") != std::string::npos);
+    CHECK_THROWS_AS(ism::layout_builder{}.add(static_cast<role>(7), 3).build(), ism::layout_error);
+  }
   SUBCASE("negative length") {
     const std::string m = layout_error_message([] {
       return ism::layout(segs{{{role::system, -3}}});

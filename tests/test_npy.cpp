@@ -323,3 +323,13 @@ TEST_CASE("a failing stream raises io_error") {
     }
   }
 }
+
+TEST_CASE("npy: a dtype value outside the enumeration is an argument_error") {
+  const auto bad = static_cast<ism::npy_dtype>(9);
+  const std::vector<ism::index_t> shape{2, 2};
+  CHECK_THROWS_WITH_AS(ism::npy_item_size(bad), doctest::Contains("dtype value 9"),
+                       ism::argument_error);
+  CHECK_THROWS_WITH_AS(ism::npy_descr(bad), doctest::Contains("dtype value 9"),
+                       ism::argument_error);
+  CHECK_THROWS_AS(ism::npy_bytes(shape, bad), ism::argument_error);
+}

@@ -270,3 +270,38 @@ TEST_CASE("reference_attention: shape and argument errors") {
                                            tensor(kv1, 1, 2, 2), 5, 5));
   }
 }
+
+TEST_CASE("reference_attention: shapes and positions that overflow index_t are shape_errors") {
+  const ism::predicate_mask everything{[](index_t, index_t) { return true; }};
+  const std::vector<float> one(4, 0.5f);
+  const ism::head_tensor<float> kv{one, 1, 1, 4};
+  // (2^62, 4, 1) wraps to 0 elements when multiplied without a check.
+  const ism::head_tensor<float> huge_q{std::span<const float>(), index_t{1} << 62, 4, 1};
+  CHECK_THROWS_WITH_AS(ism::reference_attention(everything, huge_q, kv, kv),
+                       doctest::Contains("more elements than index_t counts"), ism::shape_error);
+  const ism::head_tensor<float> q{one, 1, 1, 4};
+  CHECK_THROWS_WITH_AS(ism::reference_attention(everything, q, kv, kv, ism::max_index, 0),
+                       doctest::Contains("past the largest index_t"), ism::shape_error);
+  CHECK_THROWS_WITH_AS(ism::reference_attention(everything, q, kv, kv, 0, ism::max_index),
+                       doctest::Contains("past the largest index_t"), ism::shape_error);
+}
+
+TEST_CASE("reference_attention: a non-finite input value is an argument_error naming it") {
+  const ism::predicate_mask everything{[](index_t, index_t) { return true; }};
+  const std::vector<float> ok(2 * 2 * 3, 0.25f);
+  for (const float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+        -std::numeric_limits<float>::infinity()}) {
+    CAPTURE(bad);
+    std::vector<float> poisoned = ok;
+    poisoned[1 * 6 + 1 * 3 + 2] = bad;  // row 1, head 1, feature 2
+    const ism::head_tensor<float> good{ok, 2, 2, 3};
+    const ism::head_tensor<float> with_bad{poisoned, 2, 2, 3};
+    CHECK_THROWS_WITH_AS(ism::reference_attention(everything, with_bad, good, good),
+                         doctest::Contains("Q(1, 1, 2)"), ism::argument_error);
+    CHECK_THROWS_WITH_AS(ism::reference_attention(everything, good, with_bad, good),
+                         doctest::Contains("K(1, 1, 2)"), ism::argument_error);
+    CHECK_THROWS_WITH_AS(ism::reference_attention(everything, good, good, with_bad),
+                         doctest::Contains("V(1, 1, 2)"), ism::argument_error);
+  }
+}

@@ -30,17 +30,20 @@ predicate_mask(F) -> predicate_mask<F>;
 
 // Keys at most `window - 1` positions behind the query; keys ahead of it are left
 // to the mask it is combined with (ISM shows a query segment its later tokens).
-struct sliding_window {
-  index_t window;
-
-  explicit sliding_window(index_t w) : window(w) {
+class sliding_window {
+ public:
+  explicit sliding_window(index_t w) : window_(w) {
     if (w < 1)
       throw argument_error("sliding_window: window " + std::to_string(w) + " must be >= 1");
   }
+  ISM_HOST_DEVICE index_t window() const noexcept { return window_; }
   ISM_HOST_DEVICE row_interval interval(index_t q) const noexcept {
-    return {q - window + 1 < 0 ? 0 : q - window + 1, max_index};
+    return {q - window_ + 1 < 0 ? 0 : q - window_ + 1, max_index};
   }
-  ISM_HOST_DEVICE bool visible(index_t q, index_t k) const noexcept { return k > q - window; }
+  ISM_HOST_DEVICE bool visible(index_t q, index_t k) const noexcept { return k > q - window_; }
+
+ private:
+  index_t window_;  // >= 1, checked once so device code never has to
 };
 
 namespace detail {

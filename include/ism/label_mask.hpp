@@ -31,7 +31,7 @@ inline label_report label_mask(const layout& row, const interval_mask& m) {
     // Targets t in this segment are predicted from q = t - 1 in the same document.
     for (index_t q = std::max(seg.begin, document_begin + 1) - 1; q < seg.end - 1; ++q) {
       ++report.answer_targets;
-      if (m.hi()[q] <= q)
+      if (m.interval(q).empty() || m.hi()[q] <= q)  // an empty row sees no target
         report.trainable[q] = true;
       else
         report.leaking.push_back(q);

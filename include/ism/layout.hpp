@@ -64,6 +64,10 @@ class layout {
         const segment& seg = documents[d][s];
         const std::string where =
             "segment " + std::to_string(s) + " of document " + std::to_string(d) + " (0-based)";
+        if (static_cast<unsigned>(seg.kind) > static_cast<unsigned>(role::assistant))
+          throw layout_error(where + " has role value " +
+                             std::to_string(static_cast<unsigned>(seg.kind)) +
+                             ", which names no role");
         if (seg.length < 1)
           throw layout_error(where + " has length " + std::to_string(seg.length) +
                              "; a segment needs at least one token");

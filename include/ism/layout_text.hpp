@@ -79,6 +79,11 @@ class layout_text_parser {
       ++pos_;
     }
     if (length < 1) fail("segment length must be >= 1", length_begin);
+    if (length > layout::max_tokens - tokens_)
+      fail("this segment makes the row longer than " + std::to_string(layout::max_tokens) +
+               " tokens",
+           length_begin);
+    tokens_ += length;
     skip_space();
     return {*kind, length};
   }
@@ -95,6 +100,7 @@ class layout_text_parser {
 
   std::string_view text_;
   std::size_t pos_ = 0;
+  index_t tokens_ = 0;  // parsed so far, so an over-long row fails at its segment
 };
 
 }  // namespace detail

@@ -36,7 +36,7 @@ inline namespace v0 {
 enum class npy_dtype : std::uint8_t { boolean, uint8, int32, int64, float16, bfloat16, float32 };
 
 // The descr string of the header: '|b1', '<f4', ... (bfloat16 is '<u2', see above).
-constexpr std::string_view npy_descr(npy_dtype dtype) noexcept {
+constexpr std::string_view npy_descr(npy_dtype dtype) {
   switch (dtype) {
     case npy_dtype::boolean:
       return "|b1";
@@ -53,10 +53,12 @@ constexpr std::string_view npy_descr(npy_dtype dtype) noexcept {
     case npy_dtype::float32:
       return "<f4";
   }
-  return "?";
+  throw argument_error("npy: dtype value " + std::to_string(static_cast<int>(dtype)) +
+                       " names no dtype");
 }
 
-constexpr std::size_t npy_item_size(npy_dtype dtype) noexcept {
+// Throws argument_error for a value outside the enumeration (a cast integer).
+constexpr std::size_t npy_item_size(npy_dtype dtype) {
   switch (dtype) {
     case npy_dtype::boolean:
     case npy_dtype::uint8:
@@ -70,7 +72,8 @@ constexpr std::size_t npy_item_size(npy_dtype dtype) noexcept {
     case npy_dtype::int64:
       return 8;
   }
-  return 0;
+  throw argument_error("npy: dtype value " + std::to_string(static_cast<int>(dtype)) +
+                       " names no dtype");
 }
 
 // C++ element types with an npy dtype.
@@ -363,8 +366,12 @@ inline std::uint64_t npz_bytes(std::span<const named_array> arrays) {
   std::uint64_t total = detail::zip_end_record_bytes;
   for (const named_array& a : arrays) {
     const std::uint64_t name = detail::npz_member_name(a).size();
-    total += detail::zip_local_header_bytes + detail::zip_central_header_bytes + 2 * name +
-             npy_bytes(a.array.shape, a.array.dtype);
+    const std::uint64_t member = npy_bytes(a.array.shape, a.array.dtype);
+    const std::uint64_t headers =
+        detail::zip_local_header_bytes + detail::zip_central_header_bytes + 2 * name;
+    if (member > std::numeric_limits<std::uint64_t>::max() - headers - total)
+      throw shape_error("npz: the archive would hold more than 2^64 bytes");
+    total += headers + member;
   }
   return total;
 }

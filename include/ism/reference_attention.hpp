@@ -46,18 +46,29 @@ struct attention_output {
 
 namespace detail {
 
+// Shape, size and values: an oracle must not turn a NaN into an answer.
 template <class T>
 void check_head_tensor(const head_tensor<T>& t, const char* name) {
+  const std::string shape = "(" + std::to_string(t.rows) + ", " + std::to_string(t.heads) + ", " +
+                            std::to_string(t.dim) + ")";
   if (t.rows < 0 || t.heads < 1 || t.dim < 1)
-    throw shape_error(std::string(name) + " has shape (" + std::to_string(t.rows) + ", " +
-                      std::to_string(t.heads) + ", " + std::to_string(t.dim) +
-                      "); heads and dim must be >= 1 and rows >= 0");
+    throw shape_error(std::string(name) + " has shape " + shape +
+                      "; heads and dim must be >= 1 and rows >= 0");
+  if (t.heads > max_index / t.dim || (t.rows > 0 && t.heads * t.dim > max_index / t.rows))
+    throw shape_error(std::string(name) + " has shape " + shape +
+                      ", more elements than index_t counts");
   const index_t expected = t.rows * t.heads * t.dim;
   if (static_cast<index_t>(t.data.size()) != expected)
     throw shape_error(std::string(name) + " holds " + std::to_string(t.data.size()) +
-                      " values but its shape (" + std::to_string(t.rows) + ", " +
-                      std::to_string(t.heads) + ", " + std::to_string(t.dim) + ") needs " +
-                      std::to_string(expected));
+                      " values but its shape " + shape + " needs " + std::to_string(expected));
+  for (std::size_t i = 0; i < t.data.size(); ++i)
+    if (!std::isfinite(static_cast<double>(t.data[i]))) {
+      const auto at = static_cast<index_t>(i);
+      throw argument_error(std::string(name) + "(" + std::to_string(at / (t.heads * t.dim)) + ", " +
+                           std::to_string(at / t.dim % t.heads) + ", " +
+                           std::to_string(at % t.dim) + ") is " +
+                           std::to_string(static_cast<double>(t.data[i])) + ", not finite");
+    }
 }
 
 }  // namespace detail
@@ -66,7 +77,8 @@ void check_head_tensor(const head_tensor<T>& t, const char* name) {
 // so a chunk of queries against a KV cache is {q0, q0 + q.rows, k0, k0 + k.rows}.
 // Query head h reads KV head h / (q.heads / k.heads) (grouped-query attention).
 // scale defaults to 1 / sqrt(dim). A row that sees no key outputs zeros and
-// log-sum-exp -inf. Throws shape_error or argument_error for inconsistent input.
+// log-sum-exp -inf. Throws shape_error for inconsistent shapes or positions and
+// argument_error for a non-finite scale or input value.
 template <class T, mask M>
 attention_output reference_attention(const M& m, head_tensor<T> q, head_tensor<T> k,
                                      head_tensor<T> v, index_t q0 = 0, index_t k0 = 0,
@@ -84,6 +96,9 @@ attention_output reference_attention(const M& m, head_tensor<T> q, head_tensor<T
                       std::to_string(k.heads) + " KV heads");
   const double s = scale.value_or(1.0 / std::sqrt(static_cast<double>(q.dim)));
   if (!std::isfinite(s)) throw argument_error("attention scale must be finite");
+  if (q.rows > max_index - q0 || k.rows > max_index - k0)
+    throw shape_error("query rows from position " + std::to_string(q0) + " or key rows from " +
+                      std::to_string(k0) + " run past the largest index_t");
   check_chunk(m, chunk{q0, q0 + q.rows, k0, k0 + k.rows});
 
   attention_output result{q.rows, q.heads, q.dim,

@@ -23,7 +23,7 @@ class paradigm_error : public std::invalid_argument {
 
 template <class P>
 interval_mask make_interval_mask(const layout& row, const P& policy = P{}) {
-  static_assert(check_paradigm<P>());
+  static_assert(check_paradigm<P>(), "ism: make_interval_mask needs a paradigm (see above)");
   std::vector<index_t> lo(static_cast<std::size_t>(row.size()));
   std::vector<index_t> hi(static_cast<std::size_t>(row.size()));
   for (const segment_span& seg : row.segments()) {

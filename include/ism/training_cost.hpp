@@ -4,6 +4,8 @@
 // sample: the document cut at that answer's end ("triplet expansion").
 #pragma once
 
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "ism/label_mask.hpp"
@@ -35,6 +37,9 @@ inline bool trains_segment(const label_report& labels, const segment_span& seg,
 
 }  // namespace detail
 
+// Time: O(N) in one pass; per answer, O(sum of the sample lengths), which is the
+// token count being reported. Throws std::overflow_error if the summed pairs
+// exceed index_t.
 template <paradigm P>
 training_cost_report training_cost(const layout& row, const P& policy = P{}) {
   const interval_mask whole_row = make_interval_mask(row, policy);
@@ -71,6 +76,9 @@ training_cost_report training_cost(const layout& row, const P& policy = P{}) {
     const segment_span& last = sample.segments().back();
     ++report.samples;
     report.tokens += sample.size();
+    if (sample_mask.visible_pairs() > max_index - report.attention_pairs)
+      throw std::overflow_error("training_cost: attention pairs summed over " +
+                                std::to_string(report.samples) + " samples exceed 2^63");
     report.attention_pairs += sample_mask.visible_pairs();
     report.untrainable_segments += !detail::trains_segment(sample_labels, last, 0);
   }

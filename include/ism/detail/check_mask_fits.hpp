@@ -1,3 +1,4 @@
+// The shared precondition of the analyses: one mask row per layout token.
 #pragma once
 
 #include <string>

@@ -19,6 +19,9 @@ void check_buffer(std::span<T> out, const chunk& c, index_t row_stride) {
     throw shape_error("row_stride " + std::to_string(row_stride) + " is shorter than the " +
                       std::to_string(c.cols()) + " keys of chunk " + to_string(c));
   if (c.rows() == 0 || c.cols() == 0) return;
+  if (c.rows() > 1 && row_stride > (max_index - c.cols()) / (c.rows() - 1))
+    throw shape_error("chunk " + to_string(c) + " with row_stride " + std::to_string(row_stride) +
+                      " spans more elements than index_t counts");
   const index_t needed = (c.rows() - 1) * row_stride + c.cols();
   if (static_cast<index_t>(out.size()) < needed)
     throw shape_error("buffer holds " + std::to_string(out.size()) + " elements but chunk " +
