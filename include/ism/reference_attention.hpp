@@ -96,7 +96,8 @@ attention_output reference_attention(const M& m, head_tensor<T> q, head_tensor<T
                       std::to_string(k.heads) + " KV heads");
   const double s = scale.value_or(1.0 / std::sqrt(static_cast<double>(q.dim)));
   if (!std::isfinite(s)) throw argument_error("attention scale must be finite");
-  if (q.rows > max_index - q0 || k.rows > max_index - k0)
+  // Negative offsets are check_chunk's to report; only positive ones can overflow.
+  if ((q0 > 0 && q.rows > max_index - q0) || (k0 > 0 && k.rows > max_index - k0))
     throw shape_error("query rows from position " + std::to_string(q0) + " or key rows from " +
                       std::to_string(k0) + " run past the largest index_t");
   check_chunk(m, chunk{q0, q0 + q.rows, k0, k0 + k.rows});
