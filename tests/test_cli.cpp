@@ -5,11 +5,13 @@
 
 #if defined(ISM_CLI_PATH) && !defined(_WIN32)
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -17,6 +19,7 @@
 #include <fstream>
 #include <ism/config.hpp>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -74,8 +77,12 @@ std::string quote(const std::string& word) {
   return q + "'";
 }
 
-result run(const scratch& s, const std::vector<std::string>& args) {
-  std::string command = quote(ISM_CLI_PATH);
+// `prelude` is shell text run first, in the same shell: a limit, an
+// environment variable, or a preparation ending in `exec ` so the CLI keeps the
+// shell's process id ($$).
+result run(const scratch& s, const std::vector<std::string>& args,
+           const std::string& prelude = "") {
+  std::string command = prelude + quote(ISM_CLI_PATH);
   for (const std::string& a : args) command += " " + quote(a);
   const fs::path out = s.root / "stdout.txt";
   const fs::path err = s.root / "stderr.txt";
@@ -95,6 +102,38 @@ bool contains(const std::string& text, const std::string& part) {
 bool python_available() {
   return std::system("python3 -c 'import json' > /dev/null 2>&1") == 0;
 }
+
+// An interpreter that can import numpy: Debian's python3-numpy serves
+// /usr/bin/python3, which a python3 found first on PATH (pyenv, a venv) may not see.
+std::optional<std::string> numpy_python() {
+  for (const std::string python : {"/usr/bin/python3", "python3"})
+    if (std::system((python + " -c 'import numpy' > /dev/null 2>&1").c_str()) == 0) return python;
+  return std::nullopt;
+}
+
+// The tests and the CLI are built with the same sanitizer flags, so this also
+// says whether the CLI runs under ASan.
+#if defined(__SANITIZE_ADDRESS__)
+#define ISM_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ISM_TEST_ASAN 1
+#endif
+#endif
+
+#if defined(ISM_TEST_ASAN)
+constexpr bool under_asan = true;
+#else
+constexpr bool under_asan = false;
+#endif
+
+// A prelude for runs that must refuse a huge layout before allocating for it:
+// it caps the CLI's memory at 1 GiB, so a regression fails fast instead of
+// exhausting the machine. ASan reserves terabytes of address space at start, so
+// there ASan's own limits cap the largest allocation and the resident memory.
+const std::string memory_cap = under_asan ? "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}"
+                                            "max_allocation_size_mb=1024:hard_rss_limit_mb=1024\" "
+                                          : "ulimit -v 1048576; ";
 
 // ---------------------------------------------------------------------------
 // SPEC.md section 3, from the text
@@ -427,31 +466,63 @@ TEST_CASE("cli: export intervals writes lo and hi as SPEC section 3 defines them
 }
 
 TEST_CASE("cli: NumPy reads the exports, where NumPy is installed") {
-  if (std::system("python3 -c 'import numpy' > /dev/null 2>&1") != 0) {
+  const std::optional<std::string> python = numpy_python();
+  if (!python) {
     MESSAGE("numpy is not importable; skipping the NumPy round trip");
     return;
   }
   scratch s;
+  const spec_layout layout{{{"system", 2}, {"user", 3}, {"assistant", 4}},
+                           {{"user", 2}, {"assistant", 2}}};
+  const std::string text = "system:2,user:3,assistant:4 | user:2,assistant:2";
   const fs::path dense = s.out / "dense.npy";
+  const fs::path additive = s.out / "additive.npy";
+  const fs::path half = s.out / "half.npy";
   const fs::path intervals = s.out / "intervals.npz";
-  const std::string layout = "system:2,user:3,assistant:4 | user:2,assistant:2";
-  REQUIRE(run(s, {"export", "--layout", layout, "--paradigm", "ism", "--format", "dense", "-o",
-                  dense.string()})
-              .code == 0);
-  REQUIRE(run(s, {"export", "--layout", layout, "--paradigm", "ism", "--format", "intervals", "-o",
-                  intervals.string()})
-              .code == 0);
+  for (const auto& [file, format] : std::vector<std::pair<fs::path, std::vector<std::string>>>{
+           {dense, {"--format", "dense"}},
+           {additive, {"--format", "additive"}},
+           {half, {"--format", "additive", "--dtype", "float16"}},
+           {intervals, {"--format", "intervals"}}}) {
+    std::vector<std::string> args{"export", "--layout", text,         "--paradigm",
+                                  "ism",    "-o",       file.string()};
+    args.insert(args.end(), format.begin(), format.end());
+    REQUIRE(run(s, args).code == 0);
+  }
+  const spec_row expected = spec_intervals(layout, "ism");
+  const auto joined = [](const std::vector<std::int64_t>& values) {
+    std::string out;
+    for (const std::int64_t v : values) out += (out.empty() ? "" : ",") + std::to_string(v);
+    return out;
+  };
+  // Exits non-zero naming the checks that fail.
   const std::string check =
       "import sys, numpy as np\n"
-      "m = np.load(sys.argv[1]); z = np.load(sys.argv[2])\n"
-      "lo, hi = z['lo'], z['hi']\n"
+      "dense, additive, half, intervals, lo, hi = sys.argv[1:]\n"
+      "lo = np.array([int(x) for x in lo.split(',')])\n"
+      "hi = np.array([int(x) for x in hi.split(',')])\n"
       "k = np.arange(len(lo))\n"
       "expect = (lo[:, None] <= k[None, :]) & (k[None, :] <= hi[:, None])\n"
-      "sys.exit(not (m.dtype == np.bool_ and m.shape == (13, 13) and (m == expect).all()))\n";
+      "m = np.load(dense); z = np.load(intervals)\n"
+      "checks = {\n"
+      "  'dense': m.dtype == np.bool_ and m.shape == expect.shape and (m == expect).all(),\n"
+      "  'intervals': sorted(z.files) == ['hi', 'lo'] and z['lo'].dtype == np.int64\n"
+      "               and (z['lo'] == lo).all() and (z['hi'] == hi).all(),\n"
+      "}\n"
+      "for path, dtype in ((additive, np.float32), (half, np.float16)):\n"
+      "  a = np.load(path)\n"
+      "  checks['additive ' + np.dtype(dtype).name] = (\n"
+      "      a.dtype == dtype and a.shape == expect.shape\n"
+      "      and (a[expect] == 0).all() and not np.signbit(a[expect]).any()\n"
+      "      and np.isneginf(a[~expect]).all())\n"
+      "failed = [name for name, ok in checks.items() if not ok]\n"
+      "if failed: sys.exit('NumPy checks failed: ' + ', '.join(failed))\n";
   const fs::path script = s.root / "check.py";
   std::ofstream(script) << check;
-  const std::string command = "python3 " + quote(script.string()) + " " + quote(dense.string()) +
-                              " " + quote(intervals.string());
+  const std::string command = *python + " " + quote(script.string()) + " " + quote(dense.string()) +
+                              " " + quote(additive.string()) + " " + quote(half.string()) + " " +
+                              quote(intervals.string()) + " " + joined(expected.lo) + " " +
+                              joined(expected.hi);
   CHECK(std::system(command.c_str()) == 0);
 }
 
@@ -595,14 +666,6 @@ TEST_CASE("cli: an unwritable output path exits 2 and leaves no file behind") {
     CHECK(contains(r.err, file.string()));
     CHECK(s.files().empty());
   }
-  SUBCASE("target is a directory: the temporary file is written, then removed") {
-    fs::create_directories(s.out / "taken" / "inside");
-    const result r = run(s, {"export", "--layout", "u:3,a:2", "--paradigm", "ism", "--format",
-                             "intervals", "-o", (s.out / "taken").string()});
-    CHECK(r.code == 2);
-    CHECK(contains(r.err, "cannot write"));
-    CHECK(s.files() == std::vector<std::string>{"taken"});
-  }
   SUBCASE("svg into a directory that does not exist") {
     const result r = run(s, {"show", "--layout", "u:3,a:2", "--paradigm", "ism", "--svg",
                              (s.out / "missing" / "mask.svg").string()});
@@ -632,6 +695,186 @@ TEST_CASE("cli: a failed export leaves an existing output file untouched") {
                 file.string()})
             .code == 0);
   CHECK(npy_reader::read_npy(file).shape == std::vector<std::int64_t>{3, 3});
+}
+
+TEST_CASE("cli: an output path that is a symbolic link replaces the file it leads to") {
+  scratch s;
+  const std::vector<std::string> export_ism{"export", "--layout", "u:3",   "--paradigm",
+                                            "ism",    "--format", "dense", "-o"};
+  const auto export_to = [&](const fs::path& file) {
+    std::vector<std::string> args = export_ism;
+    args.push_back(file.string());
+    return run(s, args);
+  };
+  std::ofstream(s.out / "real.npy") << "old";
+  fs::create_symlink("real.npy", s.out / "link.npy");
+  fs::create_symlink("link.npy", s.out / "chain.npy");
+  SUBCASE("a link, and a chain of links") {
+    for (const std::string name : {"link.npy", "chain.npy"}) {
+      CAPTURE(name);
+      fs::remove(s.out / "real.npy");
+      std::ofstream(s.out / "real.npy") << "old";
+      const result r = export_to(s.out / name);
+      CHECK(r.code == 0);
+      CHECK(contains(r.out, "wrote " + (s.out / name).string()));
+      CHECK(fs::is_symlink(s.out / "link.npy"));
+      CHECK(fs::is_symlink(s.out / "chain.npy"));
+      CHECK(npy_reader::read_npy(s.out / "real.npy").shape == std::vector<std::int64_t>{3, 3});
+      CHECK(s.files() == std::vector<std::string>{"chain.npy", "link.npy", "real.npy"});
+    }
+  }
+  SUBCASE("a dangling link creates the file it names") {
+    fs::create_symlink("fresh.npy", s.out / "dangling.npy");
+    CHECK(export_to(s.out / "dangling.npy").code == 0);
+    CHECK(fs::is_symlink(s.out / "dangling.npy"));
+    CHECK(npy_reader::read_npy(s.out / "fresh.npy").shape == std::vector<std::int64_t>{3, 3});
+  }
+  SUBCASE("a loop of links is refused") {
+    fs::create_symlink("loop.npy", s.out / "loop.npy");
+    const result r = export_to(s.out / "loop.npy");
+    CHECK(r.code == 2);
+    CHECK(contains(r.err, "too many levels of symbolic links"));
+    CHECK(fs::is_symlink(s.out / "loop.npy"));
+  }
+}
+
+TEST_CASE("cli: an output path that is not a regular file is refused before any work") {
+  scratch s;
+  const auto refusal = [](const fs::path& target, const std::string& what) {
+    return "ism: error: cannot write '" + target.string() + "': " + what +
+           " exists and is not a regular file; ism writes regular files only\n";
+  };
+  SUBCASE("a directory") {
+    const fs::path taken = s.out / "taken";
+    fs::create_directories(taken / "inside");
+    // The mask of 200 million tokens would need 3.2 GB, over the memory cap:
+    // the refusal must come before it is built.
+    const result r = run(s,
+                         {"export", "--layout", "user:200000000", "--paradigm", "ism", "--format",
+                          "intervals", "--max-bytes", "100000000000", "-o", taken.string()},
+                         memory_cap);
+    CHECK(r.code == 2);
+    CHECK(r.err == refusal(taken, "it"));
+    CHECK(s.files() == std::vector<std::string>{"taken"});
+    CHECK(fs::is_directory(taken / "inside"));
+
+    const result svg =
+        run(s, {"show", "--layout", "u:3", "--paradigm", "ism", "--svg", taken.string()});
+    CHECK(svg.code == 2);
+    CHECK(svg.err == refusal(taken, "it"));
+    CHECK(svg.out.empty());
+  }
+  SUBCASE("a FIFO, which a rename would replace with a regular file") {
+    const fs::path pipe = s.out / "pipe";
+    REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+    const result r = run(s, {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense",
+                             "-o", pipe.string()});
+    CHECK(r.code == 2);
+    CHECK(r.err == refusal(pipe, "it"));
+    CHECK(fs::is_fifo(pipe));
+    CHECK(s.files() == std::vector<std::string>{"pipe"});
+  }
+  SUBCASE("a link to a directory") {
+    fs::create_directories(s.out / "taken");
+    fs::create_symlink("taken", s.out / "link");
+    const result r = run(s, {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense",
+                             "-o", (s.out / "link").string()});
+    CHECK(r.code == 2);
+    CHECK(r.err == refusal(s.out / "link", "its link target '" + (s.out / "taken").string() + "'"));
+    CHECK(s.files() == std::vector<std::string>{"link", "taken"});
+    CHECK(fs::is_empty(s.out / "taken"));
+  }
+}
+
+TEST_CASE("cli: the temporary file never overwrites a file that has its name") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  // The shell writes the first two temporary names for its own process id,
+  // then becomes the CLI, which keeps that id.
+  const std::string taken = "printf precious > " + quote(file.string() + ".tmp.") +
+                            "$$; printf precious > " + quote(file.string() + ".tmp.") +
+                            "$$.1; exec ";
+  const result r = run(
+      s,
+      {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense", "-o", file.string()},
+      taken);
+  CHECK(r.code == 0);
+  CHECK(npy_reader::read_npy(file).shape == std::vector<std::int64_t>{3, 3});
+  const std::vector<std::string> names = s.files();
+  REQUIRE(names.size() == 3);
+  for (const std::string& name : names) {
+    if (name == "mask.npy") continue;
+    CAPTURE(name);
+    CHECK(name.starts_with("mask.npy.tmp."));
+    CHECK(npy_reader::read_file(s.out / name) == "precious");
+  }
+}
+
+TEST_CASE("cli: show checks its size limits before building the mask") {
+  scratch s;
+  // Two billion tokens: the mask would need 32 GB, far over the memory cap.
+  const std::string huge = "user:2000000000";
+  const result text = run(s, {"show", "--layout", huge, "--paradigm", "ism"}, memory_cap);
+  CHECK(text.code == 2);
+  CHECK(contains(text.err, "the layout has 2000000000 tokens; a text picture shows at most 256"));
+  const result svg = run(
+      s, {"show", "--layout", huge, "--paradigm", "ism", "--svg", (s.out / "mask.svg").string()},
+      memory_cap);
+  CHECK(svg.code == 2);
+  CHECK(svg.err ==
+        "ism: error: the layout has 2000000000 tokens; SVG pictures show at most 2048\n");
+  CHECK(svg.out.empty());
+  CHECK(s.files().empty());
+}
+
+TEST_CASE("cli: stats --max-tokens refuses larger layouts before any work") {
+  scratch s;
+  const result over = run(s, {"stats", "--layout", "user:60,assistant:40", "--max-tokens", "99"});
+  CHECK(over.code == 2);
+  CHECK(over.err ==
+        "ism: error: the layout has 100 tokens, over the --max-tokens limit of 99; raise "
+        "--max-tokens to analyse it\n");
+  CHECK(over.out.empty());
+  CHECK(run(s, {"stats", "--layout", "user:60,assistant:40", "--max-tokens", "100"}).code == 0);
+
+  // The default is 2^24 tokens; four masks of this layout would need 1 GiB.
+  const result big = run(s, {"stats", "--layout", "user:16777217"}, memory_cap);
+  CHECK(big.code == 2);
+  CHECK(contains(big.err, "16777217 tokens, over the --max-tokens limit of 16777216"));
+  CHECK(contains(run(s, {"stats", "--help"}).out, "16 bytes a token"));
+}
+
+TEST_CASE("cli: export refuses intervals over the ZIP size limit before any work") {
+  scratch s;
+  // lo and hi of 300 million int64 each: 4.8 GB, over the 4 GiB of a ZIP
+  // without ZIP64, and the mask itself would be as large.
+  const auto start = std::chrono::steady_clock::now();
+  const result r =
+      run(s,
+          {"export", "--layout", "user:300000000", "--paradigm", "ism", "--format", "intervals",
+           "--max-bytes", "100000000000", "-o", (s.out / "mask.npz").string()},
+          memory_cap);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "ism: error: the .npz would be 4800000"));
+  CHECK(contains(r.err,
+                 "(4.5 GiB), over the 4294967294 bytes (4 GiB) a ZIP archive holds "
+                 "without ZIP64"));
+  CHECK(elapsed < std::chrono::seconds(1));
+  CHECK(s.files().empty());
+}
+
+TEST_CASE("cli: running out of memory exits 2 and names the command") {
+  if (under_asan) {
+    MESSAGE("ASan reports a failed allocation itself; skipping");
+    return;
+  }
+  scratch s;
+  // 100 million tokens pass --max-tokens here, but their mask does not fit the cap.
+  const result r =
+      run(s, {"stats", "--layout", "user:100000000", "--max-tokens", "100000000"}, memory_cap);
+  CHECK(r.code == 2);
+  CHECK(r.err == "ism: error: out of memory while running 'ism stats'; try a smaller layout\n");
 }
 
 TEST_CASE("cli: stats prints every paradigm, and --json is valid JSON") {

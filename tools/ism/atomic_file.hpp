@@ -1,49 +1,83 @@
-// All-or-nothing output files. Data goes to `FILE.tmp.<pid>` beside FILE and is
-// renamed over FILE only by commit(), so an error at any point leaves no partial
-// FILE and leaves an existing FILE as it was.
+// All-or-nothing output files. The constructor checks the target and creates a
+// fresh temporary file beside it; write() fills the temporary and renames it
+// over the target, so an error at any point leaves no partial file and leaves an
+// existing file as it was. Commands construct it before any work, so a target
+// that cannot be written is reported before time is spent on its contents.
 #pragma once
 
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <ism/errors.hpp>
+#include <ostream>
+#include <streambuf>
 #include <string>
 
 namespace ism_cli {
 
+// An output stream buffer over a C FILE that it owns: std::fopen can create a
+// file exclusively ("x"), which std::ofstream cannot before C++23.
+class file_buffer : public std::streambuf {
+ public:
+  file_buffer() = default;
+  ~file_buffer() override;
+  file_buffer(const file_buffer&) = delete;
+  file_buffer& operator=(const file_buffer&) = delete;
+
+  // Takes ownership of an open file.
+  void attach(std::FILE* file) { file_ = file; }
+  // Flushes and closes the file. Returns 0, or the errno of the first failed
+  // write, flush or close.
+  int close();
+
+ protected:
+  int_type overflow(int_type c) override;
+  std::streamsize xsputn(const char* data, std::streamsize size) override;
+  int sync() override;
+
+ private:
+  // Remembers the first failure, for close() to report.
+  void record_error();
+
+  std::FILE* file_ = nullptr;
+  int error_ = 0;
+};
+
 class atomic_file {
  public:
-  // Throws ism::io_error when the target is not a file name or the temporary
-  // file cannot be created.
-  explicit atomic_file(std::filesystem::path target);
-  // Removes the temporary file unless commit() succeeded.
+  // Follows symbolic links at `target`, so the file they lead to is replaced and
+  // the links stay. Throws ism::io_error when the target is not a file name,
+  // exists but is not a regular file (a directory, a device, a FIFO), or when
+  // the temporary file cannot be created. An existing file is never overwritten
+  // by the temporary: its name is taken only when it does not exist yet.
+  explicit atomic_file(const std::filesystem::path& target);
+  // Removes the temporary file unless write() succeeded.
   ~atomic_file();
   atomic_file(const atomic_file&) = delete;
   atomic_file& operator=(const atomic_file&) = delete;
 
-  std::ostream& stream() { return out_; }
-
-  // Flushes, closes and renames the temporary file to the target. Throws
-  // ism::io_error on failure; the destructor then cleans up.
-  void commit();
+  // Writes the contents with produce(std::ostream&), then renames the temporary
+  // file over the target. Throws ism::io_error naming the target on failure.
+  template <class F>
+  void write(F&& produce) {
+    try {
+      produce(stream_);
+    } catch (const ism::io_error& e) {
+      throw ism::io_error(cannot_write() + e.what());
+    }
+    commit();
+  }
 
  private:
-  std::filesystem::path target_;
+  // "cannot write 'TARGET': ", the start of every error message.
+  std::string cannot_write() const;
+  void commit();
+
+  std::filesystem::path target_;       // as the user named it, for messages
+  std::filesystem::path destination_;  // the regular file it leads to
   std::filesystem::path temporary_;
-  std::ofstream out_;
+  file_buffer buffer_;
+  std::ostream stream_{&buffer_};
   bool committed_ = false;
 };
-
-// Writes `target` all-or-nothing with produce(std::ostream&). I/O errors from
-// the producer are reported with the target's name.
-template <class F>
-void write_atomically(const std::filesystem::path& target, F&& produce) {
-  atomic_file file(target);
-  try {
-    produce(file.stream());
-  } catch (const ism::io_error& e) {
-    throw ism::io_error("cannot write '" + target.string() + "': " + e.what());
-  }
-  file.commit();
-}
 
 }  // namespace ism_cli

@@ -128,8 +128,17 @@ int run_export(const arguments& args) {
                                    ? ""
                                    : "; raise --max-bytes, or export --format intervals"));
 
+  // write_npz refuses this too, but only once the mask exists.
+  if (format.format == export_format::intervals && bytes > ism::detail::zip_max_bytes)
+    throw ism::argument_error("the .npz would be " + std::to_string(bytes) + " bytes (" +
+                              human_bytes(bytes) + "), over the " +
+                              std::to_string(ism::detail::zip_max_bytes) +
+                              " bytes (4 GiB) a ZIP archive holds without ZIP64, which ism does "
+                              "not write");
+
+  atomic_file output(path);
   const ism::interval_mask mask = ism::make_interval_mask(row, kind);
-  write_atomically(path, [&](std::ostream& os) {
+  output.write([&](std::ostream& os) {
     switch (format.format) {
       case export_format::dense:
         stream_rows<bool>(os, dtype.dtype, mask,
@@ -174,9 +183,11 @@ command export_command() {
           "             is stored as its raw bits in uint16: view them as bfloat16)\n"
           "  intervals  .npz with int64 lo [N] and hi [N]: row q sees keys lo[q]..hi[q]\n"
           "\n"
-          "The file is written to a temporary name beside FILE and renamed when complete, so an "
-          "error never leaves a partial file. Outputs over --max-bytes are refused before any "
-          "work.\n"
+          "The file is written to a new temporary file beside FILE and renamed over FILE when "
+          "complete, so an error never leaves a partial file. A symbolic link FILE is followed "
+          "and kept; a FILE that is not a regular file (a directory, a device) is refused. "
+          "Outputs over --max-bytes, and intervals over the 4 GiB of a ZIP without ZIP64, are "
+          "refused before any work.\n"
           "\n"
           "Example:\n"
           "  ism export --layout user:4,assistant:3 --paradigm ism --format dense -o mask.npy",

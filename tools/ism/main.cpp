@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 #include <ism/ism.hpp>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -81,6 +82,11 @@ int main(int argc, char** argv) {
     return code;
   } catch (const ism_cli::usage_error& e) {
     std::cerr << "ism: error: " << e.what() << "\nRun '" << e.command() << " --help' for usage.\n";
+  } catch (const std::bad_alloc&) {
+    // Unwinding has freed what the command held, so there is memory to say so.
+    std::cerr << "ism: error: out of memory while running '"
+              << (words.empty() ? std::string("ism") : "ism " + std::string(words.front()))
+              << "'; try a smaller layout\n";
   } catch (const std::exception& e) {
     std::cerr << "ism: error: " << e.what() << '\n';
   } catch (...) {

@@ -18,18 +18,24 @@ int run_show(const arguments& args) {
   const ism::layout row = layout_argument(args);
   const ism::paradigm_kind kind = paradigm_argument(args);
   const std::optional<std::string> svg_path = args.find("--svg");
-  if (row.size() > text_max_tokens && !svg_path)
+  // Size limits and the output file come first: a huge layout must be refused
+  // before its mask is built, and a failure must come before anything is printed.
+  if (svg_path) {
+    check_svg_tokens(row.size());
+  } else if (row.size() > text_max_tokens) {
     throw ism::argument_error("the layout has " + std::to_string(row.size()) +
                               " tokens; a text picture shows at most " +
                               std::to_string(text_max_tokens) +
                               " (draw it with --svg FILE, or write the mask with 'ism export')");
+  }
+  std::optional<atomic_file> svg_file;
+  if (svg_path) svg_file.emplace(*svg_path);
+
   const ism::interval_mask mask = ism::make_interval_mask(row, kind);
   const std::string_view name = ism::paradigm_name(kind);
-
-  // The file first: a failure must come before anything is printed.
-  if (svg_path) {
+  if (svg_file) {
     const std::string svg = render_svg(row, mask, name);
-    write_atomically(*svg_path, [&](std::ostream& os) { os << svg; });
+    svg_file->write([&](std::ostream& os) { os << svg; });
   }
 
   std::cout << name << " mask of " << row.size() << (row.size() == 1 ? " token: " : " tokens: ")

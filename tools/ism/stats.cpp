@@ -1,6 +1,7 @@
 // `ism stats`: the numbers behind a layout and its masks, as aligned text or JSON.
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -14,6 +15,9 @@
 namespace ism_cli {
 
 namespace {
+
+// 2^24 tokens: four interval masks of 16 bytes a token take 1 GiB.
+constexpr std::uint64_t default_max_tokens = std::uint64_t{1} << 24;
 
 // Shortest text that reads back as the same double; JSON has no NaN or inf, and
 // densities are always finite.
@@ -129,7 +133,12 @@ void print_text(const ism::layout& row, const std::vector<paradigm_summary>& sum
 }
 
 int run_stats(const arguments& args) {
+  const std::uint64_t max_tokens = args.number("--max-tokens", default_max_tokens);
   const ism::layout row = layout_argument(args);
+  if (static_cast<std::uint64_t>(row.size()) > max_tokens)
+    throw ism::argument_error("the layout has " + std::to_string(row.size()) +
+                              " tokens, over the --max-tokens limit of " +
+                              std::to_string(max_tokens) + "; raise --max-tokens to analyse it");
   std::vector<paradigm_summary> summaries;
   if (args.has("--paradigm")) {
     summaries.push_back(summarize(row, paradigm_argument(args)));
@@ -158,7 +167,12 @@ command stats_command() {
           "  ism stats --layout \"system:6,user:5,assistant:7 | user:4,assistant:2\" --json",
           {layout_option(),
            paradigm_option(false),
-           {"--json", "", "", "Print JSON instead of tables.", false}},
+           {"--json", "", "", "Print JSON instead of tables.", false},
+           {"--max-tokens", "", "N",
+            "Refuse layouts of more than N tokens before any work (default: 16777216, that is "
+            "2^24). Each paradigm's interval mask takes 16 bytes a token, and the prefix "
+            "training cost rebuilds each answer's sample, so time grows with tokens x answers.",
+            false}},
           run_stats};
 }
 

@@ -119,13 +119,17 @@ class svg_builder {
 
 }  // namespace
 
+void check_svg_tokens(ism::index_t tokens) {
+  if (tokens > svg_max_tokens)
+    throw ism::argument_error("the layout has " + std::to_string(tokens) +
+                              " tokens; SVG pictures show at most " +
+                              std::to_string(svg_max_tokens));
+}
+
 std::string render_svg(const ism::layout& row, const ism::interval_mask& mask,
                        std::string_view paradigm_name) {
   const ism::index_t n = row.size();
-  if (n > svg_max_tokens)
-    throw ism::argument_error("the layout has " + std::to_string(n) +
-                              " tokens; SVG pictures show at most " +
-                              std::to_string(svg_max_tokens));
+  check_svg_tokens(n);
   if (mask.size() != n)
     throw ism::argument_error("render_svg: the mask has " + std::to_string(mask.size()) +
                               " rows for a layout of " + std::to_string(n) + " tokens");

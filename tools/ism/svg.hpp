@@ -13,6 +13,10 @@ namespace ism_cli {
 // Beyond this a cell would be smaller than a pixel.
 inline constexpr ism::index_t svg_max_tokens = 2048;
 
+// Throws ism::argument_error when a layout of `tokens` tokens is over
+// svg_max_tokens. Callers check before building the mask.
+void check_svg_tokens(ism::index_t tokens);
+
 // Throws ism::argument_error for a layout over svg_max_tokens or a mask of
 // another size.
 std::string render_svg(const ism::layout& row, const ism::interval_mask& mask,
