@@ -4,6 +4,7 @@
 // sample: the document cut at that answer's end ("triplet expansion").
 #pragma once
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
