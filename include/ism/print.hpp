@@ -24,20 +24,20 @@ inline char role_letter(role r) {
   return role_name(r)[0];
 }
 
-// What separates token t - 1 from token t along an axis: nothing, a segment gap
-// or a document rule.
-enum class boundary { none, segment, document };
-
-inline std::vector<boundary> boundaries(const layout& row) {
-  std::vector<boundary> out(static_cast<std::size_t>(row.size()), boundary::none);
-  for (const segment_span& seg : row.segments())
-    if (seg.begin > 0)
-      out[seg.begin] =
-          row.documents()[seg.document].begin == seg.begin ? boundary::document : boundary::segment;
-  return out;
-}
-
 }  // namespace detail
+
+// One character per token, cell(t, segment of t), spaced like the columns of
+// render_ascii: a blank between segments and '|' between documents. Lets a
+// caller print per-token markers that line up under a picture.
+template <class F>
+std::string render_tokens(const layout& row, F&& cell) {
+  std::string line;
+  for (const segment_span& seg : row.segments()) {
+    if (seg.begin > 0) line += row.documents()[seg.document].begin == seg.begin ? '|' : ' ';
+    for (index_t t = seg.begin; t < seg.end; ++t) line += cell(t, seg);
+  }
+  return line;
+}
 
 // One string per line, all of the same width, so callers can set pictures side
 // by side. Meant for layouts of up to a few hundred tokens.
@@ -48,30 +48,24 @@ std::vector<std::string> render_ascii(const M& m, const layout& row) {
     if (m.size() != row.size())
       throw shape_error("render_ascii: the mask has " + std::to_string(m.size()) +
                         " rows but the layout has " + std::to_string(row.size()) + " tokens");
-  const std::vector<detail::boundary> cuts = detail::boundaries(row);
-  std::vector<role> roles;
-  for (const segment_span& seg : row.segments()) roles.insert(roles.end(), seg.length(), seg.kind);
-
-  const auto cells = [&](auto cell) {
-    std::string line;
-    for (index_t k = 0; k < row.size(); ++k) {
-      if (k > 0 && cuts[k] == detail::boundary::document) line += '|';
-      if (k > 0 && cuts[k] == detail::boundary::segment) line += ' ';
-      line += cell(k);
-    }
-    return line;
-  };
   std::vector<std::string> lines;
-  lines.push_back("   " + cells([&](index_t k) { return detail::role_letter(roles[k]); }));
-  for (index_t q = 0; q < row.size(); ++q) {
-    if (q > 0 && cuts[q] != detail::boundary::none) {
-      const bool document = cuts[q] == detail::boundary::document;
-      std::string rule = "   " + cells([&](index_t) { return document ? '-' : ' '; });
+  lines.push_back("   " + render_tokens(row, [](index_t, const segment_span& key) {
+                    return detail::role_letter(key.kind);
+                  }));
+  for (const segment_span& seg : row.segments()) {
+    if (seg.begin > 0) {
+      const bool document = row.documents()[seg.document].begin == seg.begin;
+      std::string rule = "   " + render_tokens(row, [&](index_t, const segment_span&) {
+                           return document ? '-' : ' ';
+                         });
       if (document) std::replace(rule.begin() + 3, rule.end(), ' ', '-');
       lines.push_back(rule);
     }
-    lines.push_back(std::string(1, detail::role_letter(roles[q])) + "  " +
-                    cells([&](index_t k) { return m.visible(q, k) ? '#' : '.'; }));
+    for (index_t q = seg.begin; q < seg.end; ++q)
+      lines.push_back(std::string(1, detail::role_letter(seg.kind)) + "  " +
+                      render_tokens(row, [&](index_t k, const segment_span&) {
+                        return m.visible(q, k) ? '#' : '.';
+                      }));
   }
   return lines;
 }

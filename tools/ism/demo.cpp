@@ -1,6 +1,7 @@
 // `ism demo`: a guided tour of the four paradigms on a small built-in dialogue,
 // every number computed by the library on the spot.
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,20 +25,8 @@ constexpr std::string_view sample_story =
 constexpr std::size_t text_width = 80;
 constexpr std::string_view picture_gap = "    ";
 
-// One character per token with the picture's spacing: a blank between
-// segments, '|' between documents, so the rows line up with render_ascii.
-template <class F>
-std::string per_token(const ism::layout& row, F&& cell) {
-  std::string out;
-  for (const ism::segment_span& seg : row.segments()) {
-    if (seg.begin > 0) out += row.documents()[seg.document].begin == seg.begin ? '|' : ' ';
-    for (ism::index_t t = seg.begin; t < seg.end; ++t) out += cell(t, seg);
-  }
-  return out;
-}
-
 std::string role_letters(const ism::layout& row) {
-  return per_token(
+  return ism::render_tokens(
       row, [](ism::index_t, const ism::segment_span& seg) { return ism::role_name(seg.kind)[0]; });
 }
 
@@ -83,11 +72,12 @@ void print_labels(const ism::layout& row, const std::vector<paradigm_summary>& s
   for (const paradigm_summary& s : summaries) {
     std::vector<bool> leaks(static_cast<std::size_t>(row.size()), false);
     for (const ism::index_t q : s.labels.leaking) leaks[static_cast<std::size_t>(q)] = true;
-    const std::string markers = per_token(row, [&](ism::index_t q, const ism::segment_span&) {
-      return s.labels.trainable[static_cast<std::size_t>(q)] ? 'T'
-             : leaks[static_cast<std::size_t>(q)]            ? 'L'
-                                                             : '.';
-    });
+    const std::string markers =
+        ism::render_tokens(row, [&](ism::index_t q, const ism::segment_span&) {
+          return s.labels.trainable[static_cast<std::size_t>(q)] ? 'T'
+                 : leaks[static_cast<std::size_t>(q)]            ? 'L'
+                                                                 : '.';
+        });
     t.row({std::string(ism::paradigm_name(s.kind)), std::to_string(s.labels.trainable_count()),
            std::to_string(s.labels.leaking.size()), markers});
   }
@@ -127,12 +117,12 @@ std::vector<ism::index_t> print_kv_reuse(const ism::layout& row,
                                    std::string(ism::role_name(segments[step].kind)) + ":" +
                                        std::to_string(segments[step].length()),
                                    std::to_string(before) + " -> " + std::to_string(after.size())};
+    // Nothing is cached before the first segment.
+    const std::optional<ism::layout> cached =
+        step == 0 ? std::nullopt : std::optional(first_segments(row, step));
     for (std::size_t p = 0; p < summaries.size(); ++p) {
-      // Nothing is cached before the first segment.
       const ism::index_t reuse =
-          step == 0 ? 0 : ism::visit_paradigm(summaries[p].kind, [&](auto policy) {
-            return ism::reusable_prefix(first_segments(row, step), after, policy);
-          });
+          cached ? ism::reusable_prefix(*cached, after, summaries[p].kind) : 0;
       computed[p] += after.size() - reuse;
       cells.push_back(std::to_string(reuse));
       cells.push_back(std::to_string(after.size() - reuse));

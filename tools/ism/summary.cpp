@@ -8,8 +8,7 @@ paradigm_summary summarize(const ism::layout& row, ism::paradigm_kind kind) {
   ism::interval_mask mask = ism::make_interval_mask(row, kind);
   ism::density_report density = ism::density(row, mask);
   ism::label_report labels = ism::label_mask(row, mask);
-  ism::training_cost_report training =
-      ism::visit_paradigm(kind, [&](auto policy) { return ism::training_cost(row, policy); });
+  ism::training_cost_report training = ism::training_cost(row, kind);
   return {kind, std::move(mask), std::move(density), std::move(labels), training};
 }
 
