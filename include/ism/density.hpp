@@ -30,9 +30,7 @@ inline density_report density(const layout& row, const interval_mask& m) {
   detail::check_mask_fits(row, m, "density");
   density_report report{{row.size(), 0}, {}};
   for (const document_span& doc : row.documents()) {
-    pair_count count{doc.length(), 0};
-    for (index_t q = doc.begin; q < doc.end; ++q)
-      if (!m.interval(q).empty()) count.visible_pairs += m.hi()[q] - m.lo()[q] + 1;
+    const pair_count count{doc.length(), m.visible_pairs(doc.begin, doc.end)};
     report.row.visible_pairs += count.visible_pairs;
     report.documents.push_back(count);
   }

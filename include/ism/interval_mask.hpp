@@ -45,13 +45,14 @@ class interval_mask {
   bool visible(index_t q, index_t k) const noexcept { return view().visible(q, k); }
   interval_view view() const noexcept { return {lo_.data(), hi_.data(), size()}; }
 
-  // Number of visible (q, k) pairs, in O(N).
-  index_t visible_pairs() const noexcept {
+  // Number of visible (q, k) pairs with q in [begin, end), in O(end - begin).
+  index_t visible_pairs(index_t begin, index_t end) const noexcept {
     index_t pairs = 0;
-    for (std::size_t q = 0; q < lo_.size(); ++q)
+    for (index_t q = begin; q < end; ++q)
       if (lo_[q] <= hi_[q]) pairs += hi_[q] - lo_[q] + 1;
     return pairs;
   }
+  index_t visible_pairs() const noexcept { return visible_pairs(0, size()); }
 
   // True when lo and hi never decrease with q. All four built-in paradigms are
   // monotone, which makes block classification and column intervals cheap.
