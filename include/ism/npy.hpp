@@ -336,8 +336,7 @@ inline constexpr std::uint16_t zip_made_by = (3 << 8) | 20;     // Unix, 2.0: ke
 inline constexpr std::uint32_t zip_file_mode = 0100644u << 16;  // regular file, rw-r--r--
 inline constexpr std::uint16_t zip_dos_date =
     (0 << 9) | (1 << 5) | 1;  // 1980-01-01: reproducible files
-// Beyond these a ZIP needs the ZIP64 extension, which ism does not write.
-inline constexpr std::uint64_t zip_max_bytes = 0xFFFFFFFEu;
+// Beyond this many members a ZIP needs ZIP64, which ism does not write.
 inline constexpr std::size_t zip_max_entries = 0xFFFE;
 
 inline std::string npz_member_name(const named_array& a) {
@@ -359,6 +358,10 @@ inline void check_npz_names(std::span<const named_array> arrays) {
 }
 
 }  // namespace detail
+
+// The largest .npz ism writes: a bigger archive needs the ZIP64 extension, which
+// ism does not write. Callers compare npz_bytes against it to refuse early.
+inline constexpr std::uint64_t npz_max_bytes = 0xFFFFFFFEu;
 
 // Exact size in bytes of the .npz holding `arrays`. Reads names, dtypes and
 // shapes only, so it can size an archive before the data exists.
@@ -384,7 +387,7 @@ inline std::uint64_t npz_bytes(std::span<const named_array> arrays) {
 inline void write_npz(std::ostream& os, std::span<const named_array> arrays) {
   detail::check_npz_names(arrays);
   const std::uint64_t total = npz_bytes(arrays);
-  if (total > detail::zip_max_bytes)
+  if (total > npz_max_bytes)
     throw argument_error("npz: the archive would be " + std::to_string(total) +
                          " bytes; archives over 4 GiB need ZIP64, which ism does not write");
   for (const named_array& a : arrays)

@@ -129,10 +129,10 @@ int run_export(const arguments& args) {
                                    : "; raise --max-bytes, or export --format intervals"));
 
   // write_npz refuses this too, but only once the mask exists.
-  if (format.format == export_format::intervals && bytes > ism::detail::zip_max_bytes)
+  if (format.format == export_format::intervals && bytes > ism::npz_max_bytes)
     throw ism::argument_error("the .npz would be " + std::to_string(bytes) + " bytes (" +
                               human_bytes(bytes) + "), over the " +
-                              std::to_string(ism::detail::zip_max_bytes) +
+                              std::to_string(ism::npz_max_bytes) +
                               " bytes (4 GiB) a ZIP archive holds without ZIP64, which ism does "
                               "not write");
 
