@@ -2,12 +2,16 @@
 #pragma once
 
 #include "ism/additive_mask.hpp"
+#include "ism/block_classification.hpp"
+#include "ism/block_mask.hpp"
+#include "ism/block_size.hpp"
 #include "ism/chunk.hpp"
 #include "ism/composition.hpp"
 #include "ism/config.hpp"
 #include "ism/dense_mask.hpp"
 #include "ism/density.hpp"
 #include "ism/errors.hpp"
+#include "ism/incremental_block_mask.hpp"
 #include "ism/interval_mask.hpp"
 #include "ism/interval_view.hpp"
 #include "ism/label_mask.hpp"

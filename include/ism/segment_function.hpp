@@ -3,6 +3,7 @@
 // four built-in paradigms.
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,12 +22,14 @@ class paradigm_error : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+namespace detail {
+
+// Writes the intervals of the tokens of segments [first_segment, end) to
+// lo[q - base] and hi[q - base].
 template <class P>
-interval_mask make_interval_mask(const layout& row, const P& policy = P{}) {
-  static_assert(check_paradigm<P>(), "ism: make_interval_mask needs a paradigm (see above)");
-  std::vector<index_t> lo(static_cast<std::size_t>(row.size()));
-  std::vector<index_t> hi(static_cast<std::size_t>(row.size()));
-  for (const segment_span& seg : row.segments()) {
+void fill_intervals(const layout& row, const P& policy, index_t first_segment, index_t base,
+                    std::span<index_t> lo, std::span<index_t> hi) {
+  for (const segment_span& seg : row.segments().subspan(static_cast<std::size_t>(first_segment))) {
     const document_span& doc = row.documents()[seg.document];
     for (index_t q = seg.begin; q < seg.end; ++q) {
       const row_interval r = policy.interval(token_context{q, seg, doc, &row});
@@ -35,10 +38,20 @@ interval_mask make_interval_mask(const layout& row, const P& policy = P{}) {
                              std::to_string(q) + " the interval [" + std::to_string(r.lo) + ", " +
                              std::to_string(r.hi) + "], which is empty or leaves its document [" +
                              std::to_string(doc.begin) + ", " + std::to_string(doc.end) + ")");
-      lo[q] = r.lo;
-      hi[q] = r.hi;
+      lo[static_cast<std::size_t>(q - base)] = r.lo;
+      hi[static_cast<std::size_t>(q - base)] = r.hi;
     }
   }
+}
+
+}  // namespace detail
+
+template <class P>
+interval_mask make_interval_mask(const layout& row, const P& policy = P{}) {
+  static_assert(check_paradigm<P>(), "ism: make_interval_mask needs a paradigm (see above)");
+  std::vector<index_t> lo(static_cast<std::size_t>(row.size()));
+  std::vector<index_t> hi(static_cast<std::size_t>(row.size()));
+  detail::fill_intervals(row, policy, 0, 0, lo, hi);
   return interval_mask(std::move(lo), std::move(hi));
 }
 

@@ -1,0 +1,79 @@
+// A block mask that follows a conversation as it grows. Appending a turn
+// rebuilds only the query blocks whose rows are new or changed; every other
+// query block keeps its lists untouched. Under ISM and causal no old row
+// changes, so a turn costs the blocks its own rows and columns reach. Other
+// engines rebuild their block mask whenever the length changes.
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include "ism/block_mask.hpp"
+#include "ism/reusable_prefix.hpp"
+#include "ism/segment_function.hpp"
+
+namespace ism {
+inline namespace v0 {
+
+// Requires of P what SPEC.md section 2 requires of every paradigm, and one more
+// thing: a token's interval depends only on its own document, so appending
+// leaves the rows of every document but the last one as they were.
+template <paradigm P>
+class incremental_block_mask {
+ public:
+  template <block_shape S = block_size>
+  explicit incremental_block_mask(const layout& row, const S& size = {}, P policy = {})
+      : incremental_block_mask(row, make_interval_mask(row, policy), size, policy) {}
+
+  const layout& row() const noexcept { return row_; }
+  interval_view intervals() const noexcept { return {lo_.data(), hi_.data(), row_.size()}; }
+  const block_mask& blocks() const noexcept { return blocks_; }
+
+  // Grows to `longer`. Throws layout_error unless it extends row() (see
+  // check_extends), and paradigm_error for a paradigm that breaks its contract;
+  // after either, nothing has changed.
+  void append(const layout& longer) {
+    check_extends(row_, longer);
+    const index_t old_n = row_.size();
+    const index_t n = longer.size();
+    // Only the old last document can change, and the new rows follow it.
+    const document_span& last = row_.documents().back();
+    std::vector<index_t> lo(static_cast<std::size_t>(n - last.begin));
+    std::vector<index_t> hi(lo.size());
+    detail::fill_intervals(longer, policy_, last.first_segment, last.begin, lo, hi);
+
+    index_t unchanged = last.begin;
+    while (unchanged < old_n && lo[unchanged - last.begin] == lo_[unchanged] &&
+           hi[unchanged - last.begin] == hi_[unchanged])
+      ++unchanged;
+    // A tile of old rows that now holds new keys stays as it was: old rows see
+    // none of the new keys, so it was partial (or empty) and still is.
+    const index_t first = unchanged / blocks_.grid().bq;
+
+    lo_.resize(static_cast<std::size_t>(last.begin));
+    hi_.resize(static_cast<std::size_t>(last.begin));
+    lo_.insert(lo_.end(), lo.begin(), lo.end());
+    hi_.insert(hi_.end(), hi.begin(), hi.end());
+    row_ = longer;
+    blocks_.drop_query_blocks_from(first, n);
+    blocks_.build_query_blocks(intervals(), first);
+  }
+
+ private:
+  template <block_shape S>
+  incremental_block_mask(const layout& row, const interval_mask& m, const S& size, P policy)
+      : row_(row),
+        policy_(std::move(policy)),
+        lo_(m.lo().begin(), m.lo().end()),
+        hi_(m.hi().begin(), m.hi().end()),
+        blocks_(intervals(), whole(row_.size()), size) {}
+
+  layout row_;
+  P policy_;
+  std::vector<index_t> lo_;  // (N,)
+  std::vector<index_t> hi_;  // (N,)
+  block_mask blocks_;
+};
+
+}  // namespace v0
+}  // namespace ism

@@ -1,0 +1,294 @@
+// Block masks: every tile's class against brute force over all its pairs, for the
+// four paradigms on random layouts, chunks, ragged tails, block sizes, custom
+// interval masks that are not monotone, and predicate masks; the transposed lists;
+// incremental appends against fresh builds; errors.
+#include <doctest/doctest.h>
+
+#include <ism/block_mask.hpp>
+#include <ism/composition.hpp>
+#include <ism/incremental_block_mask.hpp>
+#include <ism/layout_text.hpp>
+#include <ism/paradigms.hpp>
+#include <ism/segment_function.hpp>
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "error_messages.hpp"
+#include "oracle.hpp"
+#include "random_layouts.hpp"
+
+namespace {
+
+using ism::block_class;
+using ism::index_t;
+
+// The class of tile [t.q0, t.q1) x [t.k0, t.k1) by visiting every pair of a full
+// bq x bk tile: positions outside the chunk count as hidden (FORMATS.md).
+template <class Visible>
+block_class brute_force_class(Visible&& visible, const ism::chunk& c, index_t q0, index_t k0,
+                              index_t bq, index_t bk) {
+  bool any = false, all = true;
+  for (index_t q = q0; q < q0 + bq; ++q)
+    for (index_t k = k0; k < k0 + bk; ++k) {
+      const bool v = q < c.q1 && k < c.k1 && visible(q, k);
+      any = any || v;
+      all = all && v;
+    }
+  return all ? block_class::full : any ? block_class::partial : block_class::empty;
+}
+
+std::string show(block_class c) {
+  return c == block_class::full ? "full" : c == block_class::partial ? "partial" : "empty";
+}
+
+// Compares b with brute force tile by tile and checks the lists' invariants.
+template <class Visible>
+void check_against_brute_force(const ism::block_mask& b, Visible&& visible) {
+  const ism::chunk& c = b.range();
+  const index_t bq = b.blocks().q, bk = b.blocks().k;
+  REQUIRE(b.query_blocks() == (c.rows() + bq - 1) / bq);
+  REQUIRE(b.key_blocks() == (c.cols() + bk - 1) / bk);
+  index_t full = 0, partial = 0;
+  std::vector<std::vector<index_t>> full_t(static_cast<std::size_t>(b.key_blocks()));
+  std::vector<std::vector<index_t>> partial_t(full_t.size());
+  for (index_t qb = 0; qb < b.query_blocks(); ++qb) {
+    std::vector<index_t> expected_full, expected_partial;
+    for (index_t kb = 0; kb < b.key_blocks(); ++kb) {
+      const block_class expected =
+          brute_force_class(visible, c, c.q0 + qb * bq, c.k0 + kb * bk, bq, bk);
+      CAPTURE(qb);
+      CAPTURE(kb);
+      REQUIRE(show(b.classify(qb, kb)) == show(expected));
+      if (expected == block_class::full) expected_full.push_back(kb), full_t[kb].push_back(qb);
+      if (expected == block_class::partial)
+        expected_partial.push_back(kb), partial_t[kb].push_back(qb);
+    }
+    const auto f = b.full_key_blocks(qb), p = b.partial_key_blocks(qb);
+    CHECK(std::vector<index_t>(f.begin(), f.end()) == expected_full);
+    CHECK(std::vector<index_t>(p.begin(), p.end()) == expected_partial);
+    full += static_cast<index_t>(expected_full.size());
+    partial += static_cast<index_t>(expected_partial.size());
+  }
+  for (index_t kb = 0; kb < b.key_blocks(); ++kb) {
+    const auto f = b.full_query_blocks(kb), p = b.partial_query_blocks(kb);
+    CHECK(std::vector<index_t>(f.begin(), f.end()) == full_t[kb]);
+    CHECK(std::vector<index_t>(p.begin(), p.end()) == partial_t[kb]);
+  }
+  CHECK(b.full_blocks() == full);
+  CHECK(b.partial_blocks() == partial);
+  CHECK(b.listed_blocks() == full + partial);
+}
+
+// Breaks its contract once a document holds a tool segment: it reaches one
+// token past the document's end.
+struct breaks_on_tool {
+  static constexpr std::string_view name = "breaks-on-tool";
+  ism::row_interval interval(const ism::token_context& t) const {
+    return {t.document.begin, t.segment.kind == ism::role::tool ? t.document.end : t.position};
+  }
+};
+
+ism::block_size random_block_size(std::mt19937_64& rng) {
+  return {random_layouts::uniform(rng, 1, 9), random_layouts::uniform(rng, 1, 9)};
+}
+
+}  // namespace
+
+TEST_CASE("a hand-drawn ISM block mask") {
+  // Two documents: s:2,u:2,a:4 (tokens 0-7) and u:3,a:1 (tokens 8-11), blocks of 4.
+  const auto m = ism::make_interval_mask<ism::intermittent>(
+      ism::parse_layout("system:2,user:2,assistant:4|user:3,assistant:1"));
+  const ism::block_mask b = ism::make_block_mask(m, ism::block_size{4, 4});
+  // Query block 0 (system and user) sees key block 0 partly: system rows miss the
+  // user's keys. Block 1 (the answer) sees block 0 whole and itself causally.
+  // Block 2 (the second document) sees only itself, and its user rows miss key 11.
+  CHECK(b.classify(0, 0) == block_class::partial);
+  CHECK(b.classify(1, 0) == block_class::full);
+  CHECK(b.classify(1, 1) == block_class::partial);
+  CHECK(b.classify(2, 2) == block_class::partial);
+  CHECK(b.classify(0, 1) == block_class::empty);
+  CHECK(b.classify(2, 0) == block_class::empty);
+  CHECK(b.listed_blocks() == 4);
+  CHECK(b.full_query_blocks(0).size() == 1);
+  CHECK(b.partial_query_blocks(0).size() == 1);
+}
+
+TEST_CASE("block masks of the four paradigms match brute force on random layouts and chunks") {
+  random_layouts::for_random_layouts(0xb10c, 400, [](std::mt19937_64& rng,
+                                                     const oracle::declared_layout& d) {
+    const ism::layout row(d);
+    const oracle::row o = oracle::describe(d);
+    random_layouts::for_each_paradigm([&](auto policy, const char* name, auto) {
+      CAPTURE(name);
+      const auto m = ism::make_interval_mask<decltype(policy)>(row);
+      const auto visible = [&](index_t q, index_t k) { return oracle::visible(name, o, q, k); };
+      const ism::block_size size = random_block_size(rng);
+      CAPTURE(size.q);
+      CAPTURE(size.k);
+      check_against_brute_force(ism::make_block_mask(m, size), visible);
+      const ism::chunk c = random_layouts::random_chunk(rng, row.size());
+      CAPTURE(ism::to_string(c));
+      check_against_brute_force(ism::make_block_mask(m, c, size), visible);
+    });
+  });
+}
+
+TEST_CASE("compile-time block sizes give the same mask as run-time ones") {
+  const auto m = ism::make_interval_mask<ism::intermittent>(
+      ism::parse_layout("system:6,user:5,assistant:7,user:3,assistant:4|user:4,assistant:2"));
+  CHECK(ism::make_block_mask(m, ism::fixed_block_size<4, 3>{}) ==
+        ism::make_block_mask(m, ism::block_size{4, 3}));
+  static_assert(ism::fixed_block_size<64>::k == 64);
+  static_assert(ism::block_shape<ism::fixed_block_size<8, 16>>);
+  CHECK(ism::block_size{} == ism::block_size{128, 128});
+}
+
+TEST_CASE("interval masks that are not monotone classify exactly") {
+  // Rows see scattered intervals, some empty, so the union of a block's rows has
+  // gaps and arrives out of order.
+  for (std::uint64_t seed = 0; seed < 300; ++seed) {
+    std::mt19937_64 rng(seed);
+    const index_t n = random_layouts::uniform(rng, 1, 40);
+    std::vector<index_t> lo(static_cast<std::size_t>(n)), hi(lo.size());
+    for (index_t q = 0; q < n; ++q) {
+      lo[q] = random_layouts::uniform(rng, 0, n - 1);
+      hi[q] = random_layouts::chance(rng, 0.15) ? lo[q] - 1
+                                                 : random_layouts::uniform(rng, lo[q], n - 1);
+    }
+    const ism::interval_mask m(lo, hi);
+    CAPTURE(seed);
+    const auto visible = [&](index_t q, index_t k) { return lo[q] <= k && k <= hi[q]; };
+    const ism::block_size size = random_block_size(rng);
+    check_against_brute_force(ism::make_block_mask(m, size), visible);
+    check_against_brute_force(
+        ism::make_block_mask(m, random_layouts::random_chunk(rng, n), size), visible);
+  }
+}
+
+TEST_CASE("predicate masks and compositions classify exactly") {
+  const auto m = ism::make_interval_mask<ism::intermittent>(
+      ism::parse_layout("system:5,user:7,assistant:9,user:4,assistant:6|user:8,assistant:5"));
+  const index_t n = m.size();
+  const auto checker = [](index_t q, index_t k) { return (q * 7 + k * 3) % 5 != 0; };
+  const auto lower_half = [](index_t q, index_t k) { return k <= q / 2; };
+  const auto m_visible = [&](index_t q, index_t k) { return m.visible(q, k); };
+  for (const ism::block_size size : {ism::block_size{4, 4}, ism::block_size{3, 7},
+                                     ism::block_size{1, 1}, ism::block_size{16, 5}}) {
+    CAPTURE(size.q);
+    CAPTURE(size.k);
+    SUBCASE("a bare predicate") {
+      check_against_brute_force(
+          ism::make_block_mask(ism::predicate_mask{checker}, ism::chunk{0, n, 0, n}, size),
+          checker);
+    }
+    SUBCASE("ISM and a predicate: evaluated only where ISM reaches") {
+      check_against_brute_force(
+          ism::make_block_mask(ism::and_masks(m, checker), ism::whole(n), size),
+          [&](index_t q, index_t k) { return m_visible(q, k) && checker(q, k); });
+    }
+    SUBCASE("ISM or a predicate") {
+      check_against_brute_force(
+          ism::make_block_mask(ism::or_masks(m, lower_half), ism::whole(n), size),
+          [&](index_t q, index_t k) { return m_visible(q, k) || lower_half(q, k); });
+    }
+    SUBCASE("ISM under a sliding window stays interval-backed") {
+      const auto windowed = ism::and_masks(m, ism::sliding_window(6));
+      static_assert(ism::interval_backed_mask<decltype(windowed)>);
+      check_against_brute_force(ism::make_block_mask(windowed, ism::chunk{3, n, 2, n - 1}, size),
+                                [&](index_t q, index_t k) { return windowed.visible(q, k); });
+    }
+  }
+}
+
+TEST_CASE("the candidate tiles of a composition are those its interval parts reach") {
+  const auto m = ism::make_interval_mask<ism::causal>(ism::parse_layout("user:8|user:8"));
+  const ism::block_grid grid(ism::whole(16), ism::block_size{4, 4});
+  const auto always = [](index_t, index_t) { return true; };
+  using runs = std::vector<ism::block_run>;
+  CHECK(ism::candidate_runs(ism::and_masks(m, always), grid, 3) == runs{{2, 3}});
+  CHECK(ism::candidate_runs(ism::predicate_mask{always}, grid, 3) == runs{{0, 3}});
+  CHECK(ism::candidate_runs(ism::or_masks(m, m), grid, 1) == runs{{0, 1}});
+}
+
+TEST_CASE("appending turns updates a block mask to exactly a fresh build") {
+  random_layouts::for_random_layouts(0xa99e4d, 250, [](std::mt19937_64& rng,
+                                                       const oracle::declared_layout& d) {
+    random_layouts::for_each_paradigm([&](auto policy, const char* name, auto) {
+      using P = decltype(policy);
+      CAPTURE(name);
+      const ism::block_size size = random_block_size(rng);
+      CAPTURE(size.q);
+      CAPTURE(size.k);
+      oracle::declared_layout current = d;
+      ism::incremental_block_mask<P> grown(ism::layout(current), size);
+      for (int step = 0; step < 4; ++step) {
+        current = random_layouts::extend(rng, current, random_layouts::any_extension(rng));
+        CAPTURE(random_layouts::text(current));
+        const ism::layout longer(current);
+        grown.append(longer);
+        const auto fresh = ism::make_interval_mask<P>(longer);
+        REQUIRE(grown.blocks() == ism::make_block_mask(fresh, size));
+        REQUIRE(grown.row() == longer);
+        CHECK(ism::to_interval_mask(grown.intervals(), longer.size()) == fresh);
+      }
+    });
+  });
+}
+
+TEST_CASE("an ISM turn leaves the query blocks before it untouched") {
+  // 8 tokens in blocks of 4: both old query blocks are complete and no old row
+  // changes, so their lists are the same objects' contents afterwards.
+  ism::incremental_block_mask<ism::intermittent> grown(ism::parse_layout("user:4,assistant:4"),
+                                                       ism::block_size{4, 4});
+  const ism::block_mask before = grown.blocks();
+  grown.append(ism::parse_layout("user:4,assistant:4,user:3,assistant:5"));
+  for (index_t qb = 0; qb < 2; ++qb) {
+    CHECK(std::ranges::equal(grown.blocks().full_key_blocks(qb), before.full_key_blocks(qb)));
+    CHECK(std::ranges::equal(grown.blocks().partial_key_blocks(qb),
+                             before.partial_key_blocks(qb)));
+  }
+  CHECK(grown.blocks().query_blocks() == 4);
+}
+
+TEST_CASE("block mask errors name the problem") {
+  const auto m = ism::make_interval_mask<ism::causal>(ism::parse_layout("user:4,assistant:4"));
+  const auto message = [](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    FAIL("expected an exception");
+    return {};
+  };
+  CHECK_THROWS_AS(ism::make_block_mask(m, ism::block_size{0, 4}), ism::argument_error);
+  CHECK(contains(message([&] { ism::make_block_mask(m, ism::block_size{4, -2}); }),
+                 "block size 4 x -2 must be at least 1 x 1"));
+  CHECK_THROWS_AS(ism::make_block_mask(m, ism::chunk{0, 9, 0, 8}), ism::shape_error);
+  CHECK(contains(message([&] { ism::make_block_mask(m, ism::chunk{3, 2, 0, 8}); }),
+                 "is not a pair of ranges"));
+  CHECK(contains(message([&] {
+                   ism::make_block_mask(ism::predicate_mask{[](index_t, index_t) { return true; }},
+                                        ism::chunk{0, index_t{1} << 40, 0, 4},
+                                        ism::block_size{1, 1});
+                 }),
+                 "more blocks than int32 counts"));
+
+  ism::incremental_block_mask<ism::intermittent> grown(ism::parse_layout("user:4,assistant:4"));
+  const ism::block_mask before = grown.blocks();
+  CHECK_THROWS_AS(grown.append(ism::parse_layout("user:4,assistant:3")), ism::layout_error);
+  CHECK_THROWS_AS(grown.append(ism::parse_layout("user:4|assistant:4")), ism::layout_error);
+  CHECK(grown.blocks() == before);
+  CHECK(grown.row() == ism::parse_layout("user:4,assistant:4"));
+
+  ism::incremental_block_mask<breaks_on_tool> broken(ism::parse_layout("user:4,assistant:4"),
+                                                     ism::block_size{2, 2});
+  const ism::block_mask kept = broken.blocks();
+  CHECK(contains(message([&] { broken.append(ism::parse_layout("user:4,assistant:4,tool:2")); }),
+                 "paradigm 'breaks-on-tool' gives token 8 the interval [0, 10]"));
+  CHECK(broken.blocks() == kept);
+  CHECK(broken.row() == ism::parse_layout("user:4,assistant:4"));
+  CHECK(broken.intervals().size() == 8);
+}
