@@ -266,8 +266,8 @@ TEST_CASE("block mask errors name the problem") {
   CHECK_THROWS_AS(ism::make_block_mask(m, ism::block_size{0, 4}), ism::argument_error);
   CHECK(contains(message([&] { ism::make_block_mask(m, ism::block_size{4, -2}); }),
                  "block size 4 x -2 must be at least 1 x 1"));
-  CHECK_THROWS_AS(ism::make_block_mask(m, ism::chunk{0, 9, 0, 8}), ism::shape_error);
-  CHECK(contains(message([&] { ism::make_block_mask(m, ism::chunk{3, 2, 0, 8}); }),
+  CHECK_THROWS_AS(ism::make_block_mask(m, ism::chunk{0, 9, 0, 8}, ism::block_size{}), ism::shape_error);
+  CHECK(contains(message([&] { ism::make_block_mask(m, ism::chunk{3, 2, 0, 8}, ism::block_size{}); }),
                  "is not a pair of ranges"));
   CHECK(contains(message([&] {
                    ism::make_block_mask(ism::predicate_mask{[](index_t, index_t) { return true; }},

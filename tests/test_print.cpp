@@ -6,11 +6,14 @@
 #include <ism/layout_text.hpp>
 #include <ism/paradigms.hpp>
 #include <ism/print.hpp>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "error_messages.hpp"
 #include "oracle.hpp"
 #include "random_layouts.hpp"
 
@@ -144,4 +147,39 @@ TEST_CASE("print: a sized mask smaller than the layout is a shape_error") {
   CHECK_FALSE(strayed);
   CHECK_THROWS_AS(ism::render_ascii(probe_mask{3, &strayed}, l), ism::shape_error);
   CHECK_FALSE(strayed);
+}
+
+TEST_CASE("print: render_blocks draws one character per tile") {
+  // s:4,u:6,a:6 in blocks of 4: the user segment ends inside key block 2, so
+  // every row that sees it sees it only in part; the answer is causal.
+  const auto m = ism::make_interval_mask<ism::intermittent>(
+      ism::parse_layout("system:4,user:6,assistant:6"));
+  const std::vector<std::string> expected{
+      "#...",
+      "##+.",
+      "##+.",
+      "###+",
+  };
+  CHECK(ism::render_blocks(ism::make_block_mask(m, ism::block_size{4, 4})) == expected);
+  std::ostringstream os;
+  ism::print_blocks(os, ism::make_block_mask(m, ism::block_size{8, 16}));
+  CHECK(os.str() == "+\n+\n");
+}
+
+TEST_CASE("print: the block picture in docs/concepts.md is what print_blocks draws") {
+  const auto row = ism::parse_layout(
+      "system:16, user:24, assistant:40, user:16, assistant:32 | user:8, assistant:24");
+  std::string expected = "causal       prefix       ism          bidirectional\n";
+  std::vector<std::vector<std::string>> pictures;
+  for (const ism::paradigm_kind kind : ism::all_paradigms)
+    pictures.push_back(
+        ism::render_blocks(ism::make_block_mask(ism::make_interval_mask(row, kind), {16, 16})));
+  for (std::size_t line = 0; line < pictures[0].size(); ++line) {
+    std::string text;
+    for (const auto& picture : pictures) text += picture[line] + "   ";
+    expected += text.substr(0, text.find_last_not_of(' ') + 1) + "\n";
+  }
+  std::ifstream doc(std::string(ISM_SOURCE_DIR) + "/docs/concepts.md");
+  const std::string text((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
+  CHECK(contains(text, "```\n" + expected + "```\n"));
 }

@@ -174,8 +174,10 @@ class block_mask {
 // candidate tiles (all tiles of a bare predicate, so O(rows x cols) for it).
 // Throws shape_error for a chunk that does not fit m and argument_error for a
 // bad block size.
-template <mask M, block_shape S = block_size>
-block_mask make_block_mask(const M& m, const chunk& c, const S& size = {}) {
+// The block size has no default here, so that make_block_mask(m, {64, 64}) can
+// only mean a block size.
+template <mask M, block_shape S>
+block_mask make_block_mask(const M& m, const chunk& c, const S& size) {
   return block_mask(m, c, size);
 }
 

@@ -4,13 +4,17 @@
 //
 //      sss uu aaa|ua
 //   s  ### .. ...|..
+//
+// Block masks get one character per tile: '#' full, '+' partial, '.' empty.
 #pragma once
 
 #include <algorithm>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "ism/block_mask.hpp"
 #include "ism/errors.hpp"
 #include "ism/layout.hpp"
 #include "ism/mask.hpp"
@@ -73,6 +77,22 @@ std::vector<std::string> render_ascii(const M& m, const layout& row) {
 template <mask M>
 void print_mask(std::ostream& os, const M& m, const layout& row) {
   for (const std::string& line : render_ascii(m, row)) os << line << '\n';
+}
+
+// One line per query block, one character per key block.
+inline std::vector<std::string> render_blocks(const block_mask& b) {
+  std::vector<std::string> lines;
+  for (index_t qb = 0; qb < b.query_blocks(); ++qb) {
+    std::string line(static_cast<std::size_t>(b.key_blocks()), '.');
+    for (const auto kb : b.partial_key_blocks(qb)) line[static_cast<std::size_t>(kb)] = '+';
+    for (const auto kb : b.full_key_blocks(qb)) line[static_cast<std::size_t>(kb)] = '#';
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+inline void print_blocks(std::ostream& os, const block_mask& b) {
+  for (const std::string& line : render_blocks(b)) os << line << '\n';
 }
 
 }  // namespace v0
