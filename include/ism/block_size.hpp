@@ -1,6 +1,7 @@
 // Block sizes (Bq, Bk) for block-sparse masks: a run-time pair, or compile-time
-// constants that let the builder divide by shifts. Both are read as `size.q` and
-// `size.k`, so every builder takes either.
+// constants for kernels whose tile shape is a template parameter. Both are read
+// as `size.q` and `size.k`, so every builder takes either; building a block mask
+// costs the same with both, since it divides once per run of rows, not per row.
 #pragma once
 
 #include <concepts>
