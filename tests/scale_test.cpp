@@ -1,6 +1,6 @@
 // The 1,048,576-token case of issue 3: 256 conversations of 32 turns, packed in
-// one row, get their ISM block mask (128 x 128) with memory proportional to N
-// plus the listed blocks. The program counts every byte it allocates, so a
+// one row, get their ISM block mask (128 x 128) and their flashmask and
+// intervals exports with memory proportional to N plus the listed blocks. The program counts every byte it allocates, so a
 // quadratic intermediate (even a byte per tile, 64 MiB here) fails the bound.
 // Its own executable, because replacing operator new is global.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
@@ -9,6 +9,8 @@
 
 #include <cstdlib>
 #include <ism/block_mask.hpp>
+#include <ism/exports/flashmask.hpp>
+#include <ism/exports/intervals.hpp>
 #include <ism/paradigms.hpp>
 #include <new>
 #include <random>
@@ -70,7 +72,7 @@ ism::layout million_token_layout() {
 
 }  // namespace
 
-TEST_CASE("a 1M-token ISM layout gets its block mask without quadratic memory") {
+TEST_CASE("a 1M-token ISM layout gets its block mask and exports without quadratic memory") {
   const ism::layout row = million_token_layout();
   const index_t n = row.size();
   REQUIRE(n == index_t{1} << 20);
@@ -97,6 +99,29 @@ TEST_CASE("a 1M-token ISM layout gets its block mask without quadratic memory") 
                              << " listed tiles of " << qb * kb);
   CHECK(peak <= bound);
   CHECK(bound < static_cast<std::size_t>(qb * kb));  // a byte per tile would not fit
+
+  // flashmask: int32 [N, 2]; intervals: int64 lo and hi. Both are O(N); an
+  // export may use O(N) scratch, 32 bytes a token here, but nothing N x N.
+  const std::size_t export_bound = static_cast<std::size_t>(48 * n) + (std::size_t{1} << 20);
+  ism::flashmask_export flashmask;
+  const std::size_t flashmask_peak = peak_allocation_of([&] { flashmask = ism::export_flashmask(m); });
+  MESSAGE("flashmask export peak " << flashmask_peak << " bytes");
+  CHECK(flashmask_peak <= export_bound);
+  CHECK(flashmask.startend_row_indices.size() == static_cast<std::size_t>(2 * n));
+  ism::intervals_export intervals;
+  const std::size_t intervals_peak = peak_allocation_of([&] { intervals = ism::export_intervals(m); });
+  MESSAGE("intervals export peak " << intervals_peak << " bytes");
+  CHECK(intervals_peak <= export_bound);
+  // Spot checks: column k is seen by rows [UTE, LTS) of its own conversation.
+  for (const index_t k : {index_t{0}, index_t{31}, index_t{32}, index_t{4095}, index_t{4096},
+                          n / 2 + 100, n - 1}) {
+    index_t first = -1, last = -1;
+    for (index_t q = (k / 4096) * 4096; q < (k / 4096 + 1) * 4096; ++q)
+      if (m.visible(q, k)) last = q, first = first < 0 ? q : first;
+    CAPTURE(k);
+    CHECK(flashmask.startend_row_indices[static_cast<std::size_t>(2 * k + 1)] == first);
+    CHECK(flashmask.startend_row_indices[static_cast<std::size_t>(2 * k)] == last + 1);
+  }
 
   // Spot checks of random tiles against the intervals, pair by pair.
   std::mt19937_64 rng(20240801);

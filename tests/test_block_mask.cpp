@@ -275,6 +275,8 @@ TEST_CASE("block mask errors name the problem") {
                                         ism::block_size{1, 1});
                  }),
                  "more blocks than int32 counts"));
+  // A block far taller than the mask costs what the mask has, not what the block could hold.
+  CHECK(ism::make_block_mask(m, ism::block_size{index_t{1} << 31, 1}).query_blocks() == 1);
 
   ism::incremental_block_mask<ism::intermittent> grown(ism::parse_layout("user:4,assistant:4"));
   const ism::block_mask before = grown.blocks();

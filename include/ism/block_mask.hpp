@@ -83,7 +83,7 @@ class block_mask {
     if constexpr (interval_backed_mask<M>) {
       query_block_reach reach;
       std::vector<row_interval> scratch;
-      scratch.reserve(static_cast<std::size_t>(grid_.bq));
+      scratch.reserve(static_cast<std::size_t>(std::min(grid_.bq, grid_.range.rows())));
       for (index_t qb = first; qb < grid_.query_blocks(); ++qb) {
         reach_of_query_block(m, grid_, qb, reach, scratch);
         for_each_listed_block(reach, [&](index_t kb, block_class cls) { list(qb, kb, cls); });

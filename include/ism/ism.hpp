@@ -11,6 +11,7 @@
 #include "ism/dense_mask.hpp"
 #include "ism/density.hpp"
 #include "ism/errors.hpp"
+#include "ism/exports.hpp"
 #include "ism/incremental_block_mask.hpp"
 #include "ism/interval_mask.hpp"
 #include "ism/interval_view.hpp"
