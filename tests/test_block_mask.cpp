@@ -4,13 +4,13 @@
 // incremental appends against fresh builds; errors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <ism/block_mask.hpp>
 #include <ism/composition.hpp>
 #include <ism/incremental_block_mask.hpp>
 #include <ism/layout_text.hpp>
 #include <ism/paradigms.hpp>
 #include <ism/segment_function.hpp>
-#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -116,23 +116,23 @@ TEST_CASE("a hand-drawn ISM block mask") {
 }
 
 TEST_CASE("block masks of the four paradigms match brute force on random layouts and chunks") {
-  random_layouts::for_random_layouts(0xb10c, 400, [](std::mt19937_64& rng,
-                                                     const oracle::declared_layout& d) {
-    const ism::layout row(d);
-    const oracle::row o = oracle::describe(d);
-    random_layouts::for_each_paradigm([&](auto policy, const char* name, auto) {
-      CAPTURE(name);
-      const auto m = ism::make_interval_mask<decltype(policy)>(row);
-      const auto visible = [&](index_t q, index_t k) { return oracle::visible(name, o, q, k); };
-      const ism::block_size size = random_block_size(rng);
-      CAPTURE(size.q);
-      CAPTURE(size.k);
-      check_against_brute_force(ism::make_block_mask(m, size), visible);
-      const ism::chunk c = random_layouts::random_chunk(rng, row.size());
-      CAPTURE(ism::to_string(c));
-      check_against_brute_force(ism::make_block_mask(m, c, size), visible);
-    });
-  });
+  random_layouts::for_random_layouts(
+      0xb10c, 400, [](std::mt19937_64& rng, const oracle::declared_layout& d) {
+        const ism::layout row(d);
+        const oracle::row o = oracle::describe(d);
+        random_layouts::for_each_paradigm([&](auto policy, const char* name, auto) {
+          CAPTURE(name);
+          const auto m = ism::make_interval_mask<decltype(policy)>(row);
+          const auto visible = [&](index_t q, index_t k) { return oracle::visible(name, o, q, k); };
+          const ism::block_size size = random_block_size(rng);
+          CAPTURE(size.q);
+          CAPTURE(size.k);
+          check_against_brute_force(ism::make_block_mask(m, size), visible);
+          const ism::chunk c = random_layouts::random_chunk(rng, row.size());
+          CAPTURE(ism::to_string(c));
+          check_against_brute_force(ism::make_block_mask(m, c, size), visible);
+        });
+      });
 }
 
 TEST_CASE("compile-time block sizes give the same mask as run-time ones") {
@@ -155,15 +155,15 @@ TEST_CASE("interval masks that are not monotone classify exactly") {
     for (index_t q = 0; q < n; ++q) {
       lo[q] = random_layouts::uniform(rng, 0, n - 1);
       hi[q] = random_layouts::chance(rng, 0.15) ? lo[q] - 1
-                                                 : random_layouts::uniform(rng, lo[q], n - 1);
+                                                : random_layouts::uniform(rng, lo[q], n - 1);
     }
     const ism::interval_mask m(lo, hi);
     CAPTURE(seed);
     const auto visible = [&](index_t q, index_t k) { return lo[q] <= k && k <= hi[q]; };
     const ism::block_size size = random_block_size(rng);
     check_against_brute_force(ism::make_block_mask(m, size), visible);
-    check_against_brute_force(
-        ism::make_block_mask(m, random_layouts::random_chunk(rng, n), size), visible);
+    check_against_brute_force(ism::make_block_mask(m, random_layouts::random_chunk(rng, n), size),
+                              visible);
   }
 }
 
@@ -213,28 +213,28 @@ TEST_CASE("the candidate tiles of a composition are those its interval parts rea
 }
 
 TEST_CASE("appending turns updates a block mask to exactly a fresh build") {
-  random_layouts::for_random_layouts(0xa99e4d, 250, [](std::mt19937_64& rng,
-                                                       const oracle::declared_layout& d) {
-    random_layouts::for_each_paradigm([&](auto policy, const char* name, auto) {
-      using P = decltype(policy);
-      CAPTURE(name);
-      const ism::block_size size = random_block_size(rng);
-      CAPTURE(size.q);
-      CAPTURE(size.k);
-      oracle::declared_layout current = d;
-      ism::incremental_block_mask<P> grown(ism::layout(current), size);
-      for (int step = 0; step < 4; ++step) {
-        current = random_layouts::extend(rng, current, random_layouts::any_extension(rng));
-        CAPTURE(random_layouts::text(current));
-        const ism::layout longer(current);
-        grown.append(longer);
-        const auto fresh = ism::make_interval_mask<P>(longer);
-        REQUIRE(grown.blocks() == ism::make_block_mask(fresh, size));
-        REQUIRE(grown.row() == longer);
-        CHECK(ism::to_interval_mask(grown.intervals(), longer.size()) == fresh);
-      }
-    });
-  });
+  random_layouts::for_random_layouts(
+      0xa99e4d, 250, [](std::mt19937_64& rng, const oracle::declared_layout& d) {
+        random_layouts::for_each_paradigm([&](auto policy, const char* name, auto) {
+          using P = decltype(policy);
+          CAPTURE(name);
+          const ism::block_size size = random_block_size(rng);
+          CAPTURE(size.q);
+          CAPTURE(size.k);
+          oracle::declared_layout current = d;
+          ism::incremental_block_mask<P> grown(ism::layout(current), size);
+          for (int step = 0; step < 4; ++step) {
+            current = random_layouts::extend(rng, current, random_layouts::any_extension(rng));
+            CAPTURE(random_layouts::text(current));
+            const ism::layout longer(current);
+            grown.append(longer);
+            const auto fresh = ism::make_interval_mask<P>(longer);
+            REQUIRE(grown.blocks() == ism::make_block_mask(fresh, size));
+            REQUIRE(grown.row() == longer);
+            CHECK(ism::to_interval_mask(grown.intervals(), longer.size()) == fresh);
+          }
+        });
+      });
 }
 
 TEST_CASE("an ISM turn leaves the query blocks before it untouched") {
@@ -246,8 +246,7 @@ TEST_CASE("an ISM turn leaves the query blocks before it untouched") {
   grown.append(ism::parse_layout("user:4,assistant:4,user:3,assistant:5"));
   for (index_t qb = 0; qb < 2; ++qb) {
     CHECK(std::ranges::equal(grown.blocks().full_key_blocks(qb), before.full_key_blocks(qb)));
-    CHECK(std::ranges::equal(grown.blocks().partial_key_blocks(qb),
-                             before.partial_key_blocks(qb)));
+    CHECK(std::ranges::equal(grown.blocks().partial_key_blocks(qb), before.partial_key_blocks(qb)));
   }
   CHECK(grown.blocks().query_blocks() == 4);
 }
@@ -264,10 +263,15 @@ TEST_CASE("block mask errors name the problem") {
     return {};
   };
   CHECK_THROWS_AS(ism::make_block_mask(m, ism::block_size{0, 4}), ism::argument_error);
-  CHECK(contains(message([&] { ism::make_block_mask(m, ism::block_size{4, -2}); }),
+  CHECK(contains(message([&] {
+                   ism::make_block_mask(m, ism::block_size{4, -2});
+                 }),
                  "block size 4 x -2 must be at least 1 x 1"));
-  CHECK_THROWS_AS(ism::make_block_mask(m, ism::chunk{0, 9, 0, 8}, ism::block_size{}), ism::shape_error);
-  CHECK(contains(message([&] { ism::make_block_mask(m, ism::chunk{3, 2, 0, 8}, ism::block_size{}); }),
+  CHECK_THROWS_AS(ism::make_block_mask(m, ism::chunk{0, 9, 0, 8}, ism::block_size{}),
+                  ism::shape_error);
+  CHECK(contains(message([&] {
+                   ism::make_block_mask(m, ism::chunk{3, 2, 0, 8}, ism::block_size{});
+                 }),
                  "is not a pair of ranges"));
   CHECK(contains(message([&] {
                    ism::make_block_mask(ism::predicate_mask{[](index_t, index_t) { return true; }},
@@ -275,6 +279,25 @@ TEST_CASE("block mask errors name the problem") {
                                         ism::block_size{1, 1});
                  }),
                  "more blocks than int32 counts"));
+  // Block sizes and positions near the largest index_t: counts and tile ends
+  // must not overflow.
+  const ism::block_mask huge = ism::make_block_mask(
+      m, ism::chunk{3, 8, 2, 8}, ism::block_size{ism::max_index, ism::max_index});
+  CHECK(huge.query_blocks() == 1);
+  CHECK(huge.key_blocks() == 1);
+  CHECK(huge.classify(0, 0) == block_class::partial);
+  CHECK(contains(message([] {
+                   ism::make_block_mask(
+                       ism::predicate_mask{[](index_t q, index_t k) { return k <= q; }},
+                       ism::chunk{0, ism::max_index, 0, 1}, ism::block_size{});
+                 }),
+                 "more blocks than int32 counts"));
+  const auto far =
+      ism::or_masks(ism::sliding_window(4), [](index_t q, index_t k) { return k <= q; });
+  const index_t end = ism::max_index;
+  const ism::block_mask far_blocks =
+      ism::make_block_mask(far, ism::chunk{end - 5, end, end - 3, end}, ism::block_size{});
+  CHECK(far_blocks.classify(0, 0) == block_class::partial);
   // A block far taller than the mask costs what the mask has, not what the block could hold.
   CHECK(ism::make_block_mask(m, ism::block_size{index_t{1} << 31, 1}).query_blocks() == 1);
 

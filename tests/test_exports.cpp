@@ -682,6 +682,9 @@ TEST_CASE("exports: every error names the problem") {
   CHECK(error_message<ism::shape_error>([&] {
           ism::export_llamacpp(small, ism::chunk{0, 5, 0, 4});
         }) == "chunk [0, 5) x [0, 4) leaves the mask's 4 positions");
+  CHECK(error_message<ism::shape_error>([&] { ism::export_llamacpp(small, ism::max_index); }) ==
+        "llamacpp: 9223372036854775807 rows (padded to a multiple of 9223372036854775807) of 4 "
+        "keys are more elements than a vector holds");
   std::vector<float> buffer(7);
   CHECK(error_message<ism::argument_error>([&] {
           ism::fill_llamacpp_rows<float>(small, ism::whole(4), -1, 1, std::span<float>(buffer));

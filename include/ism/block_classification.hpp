@@ -4,7 +4,8 @@
 // positions past the chunk's end count as hidden, so a ragged tile is never full.
 //
 // Interval-backed masks are classified from their rows' intervals alone, in
-// O(rows + runs) per query block and without ever testing a pair: the tiles some
+// O(rows + runs) per query block (O(rows log rows) when its rows arrive out of
+// order and must be sorted) and without ever testing a pair: the tiles some
 // row touches form runs of key blocks (the union of the rows' intervals), and the
 // full tiles are those inside every row's interval. Other masks are evaluated
 // pair by pair, but only inside the candidate tiles that their interval-backed
@@ -32,21 +33,35 @@ struct block_run {
   friend bool operator==(const block_run&, const block_run&) = default;
 };
 
-// The tiles of one query block that the chunk's key blocks cut out.
+// ceil(a / b) for a >= 0 and b >= 1, without forming a + b - 1, which can
+// overflow for positions or block sizes near the largest index_t.
+constexpr index_t ceil_div(index_t a, index_t b) noexcept {
+  return a == 0 ? 0 : 1 + (a - 1) / b;
+}
+
+// A chunk cut into tiles of bq x bk, counted from the chunk's (q0, k0).
 struct block_grid {
   chunk range;
   index_t bq;
   index_t bk;
 
+  // Throws shape_error for a chunk that is not a pair of ranges and
+  // argument_error for a block smaller than one token.
   template <block_shape S>
-  block_grid(const chunk& c, const S& size) : range(c), bq(size.q), bk(size.k) {}
+  block_grid(const chunk& c, const S& size) : range(c), bq(size.q), bk(size.k) {
+    check_block_size(size);
+    if (c.q0 < 0 || c.k0 < 0 || c.q1 < c.q0 || c.k1 < c.k0)
+      throw shape_error("chunk " + to_string(c) + " is not a pair of ranges 0 <= begin <= end");
+  }
 
-  index_t query_blocks() const noexcept { return (range.rows() + bq - 1) / bq; }
-  index_t key_blocks() const noexcept { return (range.cols() + bk - 1) / bk; }
-  // Tile (qb, kb) in absolute positions, cut at the chunk's end.
+  index_t query_blocks() const noexcept { return ceil_div(range.rows(), bq); }
+  index_t key_blocks() const noexcept { return ceil_div(range.cols(), bk); }
+  // Tile (qb, kb) in absolute positions, cut at the chunk's end. qb * bq stays
+  // below the chunk's size, so nothing here overflows.
   chunk tile(index_t qb, index_t kb) const noexcept {
-    return {range.q0 + qb * bq, std::min(range.q1, range.q0 + (qb + 1) * bq),
-            range.k0 + kb * bk, std::min(range.k1, range.k0 + (kb + 1) * bk)};
+    ISM_ASSERT(0 <= qb && qb < query_blocks() && 0 <= kb && (kb < key_blocks() || kb == 0));
+    const index_t q0 = range.q0 + qb * bq, k0 = range.k0 + kb * bk;
+    return {q0, q0 + std::min(bq, range.q1 - q0), k0, k0 + std::min(bk, range.k1 - k0)};
   }
   bool ragged(const chunk& t) const noexcept { return t.rows() < bq || t.cols() < bk; }
   friend bool operator==(const block_grid&, const block_grid&) = default;
@@ -124,7 +139,7 @@ void reach_of_query_block(const M& m, const block_grid& g, index_t qb, query_blo
 
   if (every_row_sees && max_lo <= min_hi) {
     const index_t complete_key_blocks = g.range.cols() / g.bk;
-    out.full.first = (max_lo - g.range.k0 + g.bk - 1) / g.bk;
+    out.full.first = ceil_div(max_lo - g.range.k0, g.bk);
     out.full.last = std::min((min_hi - g.range.k0 + 1) / g.bk, complete_key_blocks) - 1;
   }
 }

@@ -25,11 +25,9 @@ class block_mask {
 
   // The block mask of chunk c of m; see make_block_mask.
   template <mask M, block_shape S>
-  block_mask(const M& m, const chunk& c, const S& size) : grid_(c, block_size{1, 1}) {
-    check_block_size(size);
+  block_mask(const M& m, const chunk& c, const S& size) : grid_(c, size) {
     check_chunk(m, c);
-    grid_ = block_grid(c, size);
-    check_block_count();
+    check_block_count(grid_);
     full_queries_.resize(static_cast<std::size_t>(grid_.key_blocks()));
     partial_queries_.resize(static_cast<std::size_t>(grid_.key_blocks()));
     build_query_blocks(m, 0);
@@ -52,14 +50,17 @@ class block_mask {
   }
   // Query blocks of key block kb, ascending: the transposed lists.
   std::span<const block_index> full_query_blocks(index_t kb) const noexcept {
+    ISM_ASSERT(0 <= kb && kb < key_blocks());
     return full_queries_[static_cast<std::size_t>(kb)];
   }
   std::span<const block_index> partial_query_blocks(index_t kb) const noexcept {
+    ISM_ASSERT(0 <= kb && kb < key_blocks());
     return partial_queries_[static_cast<std::size_t>(kb)];
   }
 
   // In O(log listed blocks of qb).
   block_class classify(index_t qb, index_t kb) const noexcept {
+    ISM_ASSERT(0 <= kb && kb < key_blocks());
     const auto listed = [kb](std::span<const block_index> list) {
       return std::binary_search(list.begin(), list.end(), static_cast<block_index>(kb));
     };
@@ -116,6 +117,9 @@ class block_mask {
   // Forgets query blocks [first, query_blocks()) and grows a whole-row mask to
   // n rows and keys, so that build_query_blocks(m, first) can list them again.
   void drop_query_blocks_from(index_t first, index_t n) {
+    block_grid grown = grid_;
+    grown.range = whole(n);
+    check_block_count(grown);  // before anything changes
     for (index_t qb = query_blocks_built() - 1; qb >= first; --qb) {
       pop_transposed(full_key_blocks(qb), full_queries_, qb);
       pop_transposed(partial_key_blocks(qb), partial_queries_, qb);
@@ -124,8 +128,7 @@ class block_mask {
     partial_keys_.resize(static_cast<std::size_t>(partial_offsets_[first]));
     full_offsets_.resize(static_cast<std::size_t>(first + 1));
     partial_offsets_.resize(static_cast<std::size_t>(first + 1));
-    grid_.range = whole(n);
-    check_block_count();
+    grid_ = grown;
     full_queries_.resize(static_cast<std::size_t>(grid_.key_blocks()));
     partial_queries_.resize(static_cast<std::size_t>(grid_.key_blocks()));
   }
@@ -139,7 +142,8 @@ class block_mask {
                                                index_t qb) noexcept {
     ISM_ASSERT(0 <= qb && qb + 1 < static_cast<index_t>(offsets.size()));
     return std::span<const block_index>(indices).subspan(
-        static_cast<std::size_t>(offsets[qb]), static_cast<std::size_t>(offsets[qb + 1] - offsets[qb]));
+        static_cast<std::size_t>(offsets[qb]),
+        static_cast<std::size_t>(offsets[qb + 1] - offsets[qb]));
   }
 
   static void pop_transposed(std::span<const block_index> keys,
@@ -153,11 +157,12 @@ class block_mask {
     }
   }
 
-  void check_block_count() const {
+  static void check_block_count(const block_grid& g) {
     constexpr index_t limit = std::numeric_limits<block_index>::max();
-    if (grid_.query_blocks() > limit || grid_.key_blocks() > limit)
-      throw argument_error("chunk " + to_string(grid_.range) + " in blocks of " +
-                           to_string(blocks()) + " has more blocks than int32 counts");
+    if (g.query_blocks() > limit || g.key_blocks() > limit)
+      throw argument_error("chunk " + to_string(g.range) + " in blocks of " +
+                           to_string(block_size{g.bq, g.bk}) +
+                           " has more blocks than int32 counts");
   }
 
   block_grid grid_;

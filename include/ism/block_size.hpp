@@ -25,7 +25,6 @@ struct fixed_block_size {
   static_assert(Q >= 1 && K >= 1, "ism: fixed_block_size needs blocks of at least one token");
   static constexpr index_t q = Q;
   static constexpr index_t k = K;
-  constexpr operator block_size() const noexcept { return {Q, K}; }
 };
 
 template <class S>

@@ -1,8 +1,11 @@
 // A block mask that follows a conversation as it grows. Appending a turn
-// rebuilds only the query blocks whose rows are new or changed; every other
-// query block keeps its lists untouched. Under ISM and causal no old row
-// changes, so a turn costs the blocks its own rows and columns reach. Other
-// engines rebuild their block mask whenever the length changes.
+// recomputes the intervals of the last document and rebuilds only the query
+// blocks from the first row whose interval changed; every other query block
+// keeps its lists untouched. Under ISM and causal, appending segments changes
+// no old row, so a turn costs the last document's intervals plus the tiles its
+// own rows reach (lengthening a context segment changes the rows of that
+// segment, which are rebuilt). Other engines rebuild their block mask whenever
+// the length changes.
 #pragma once
 
 #include <utility>
@@ -16,8 +19,10 @@ namespace ism {
 inline namespace v0 {
 
 // Requires of P what SPEC.md section 2 requires of every paradigm, and one more
-// thing: a token's interval depends only on its own document, so appending
-// leaves the rows of every document but the last one as they were.
+// thing that the paradigm concept cannot check: a token's interval depends only
+// on its own document (the four built-in paradigms' do), so appending leaves the
+// rows of every document but the last one as they were. A paradigm that reads
+// other documents through token_context::row gets wrong tiles here.
 template <paradigm P>
 class incremental_block_mask {
  public:

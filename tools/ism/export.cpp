@@ -89,8 +89,9 @@ const format_info& format_argument(const std::string& name) {
   throw ism::argument_error("unknown format '" + name + "'; expected one of " + accepted);
 }
 
-// A format of fixed dtypes takes no --dtype, and the choice returned for it is
-// never read: its arrays carry their own.
+// flashinfer, whose arrays mix two dtypes, takes no --dtype, and the choice
+// returned for it is never read; the other fixed-dtype formats list their one
+// dtype and accept its name.
 dtype_choice dtype_argument(const format_info& format, const std::optional<std::string>& name) {
   if (format.dtypes.empty()) {
     if (name)

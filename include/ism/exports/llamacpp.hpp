@@ -84,13 +84,19 @@ void fill_llamacpp_rows(const M& m, const chunk& c, index_t first_row, index_t r
             T(-std::numeric_limits<float>::infinity()));
 }
 
-// In O(rows x keys). Throws as llamacpp_padded_rows and fill_llamacpp_rows do.
+// In O(rows x keys). Throws as llamacpp_padded_rows and fill_llamacpp_rows do,
+// and shape_error for an array larger than memory can address.
 template <ggml_mask_scalar T = Eigen::half, mask M>
 llamacpp_export<T> export_llamacpp(const M& m, const chunk& c, index_t pad = 1) {
   check_chunk(m, c);
   llamacpp_export<T> out;
   out.rows = llamacpp_padded_rows(c.rows(), pad);
   out.keys = c.cols();
+  if (out.keys > 0 && static_cast<std::uint64_t>(out.rows) >
+                          std::vector<T>().max_size() / static_cast<std::uint64_t>(out.keys))
+    throw shape_error("llamacpp: " + std::to_string(out.rows) + " rows (padded to a multiple of " +
+                      std::to_string(pad) + ") of " + std::to_string(out.keys) +
+                      " keys are more elements than a vector holds");
   out.kq_mask.resize(static_cast<std::size_t>(out.rows * out.keys));
   fill_llamacpp_rows<T>(m, c, 0, out.rows, std::span<T>(out.kq_mask));
   return out;

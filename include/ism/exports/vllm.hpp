@@ -65,7 +65,8 @@ inline vllm_export export_vllm(const layout& row, paradigm_kind kind) {
   std::vector<index_t> used(static_cast<std::size_t>(out.documents), 0);
   for (const bidirectional_block& b : blocks) {
     const index_t d0 = row.documents()[static_cast<std::size_t>(b.document)].begin;
-    const index_t slot = b.document * out.ranges_per_document + used[b.document]++;
+    const index_t slot =
+        b.document * out.ranges_per_document + used[static_cast<std::size_t>(b.document)]++;
     out.ranges[static_cast<std::size_t>(2 * slot)] = static_cast<std::int32_t>(b.begin - d0);
     out.ranges[static_cast<std::size_t>(2 * slot + 1)] = static_cast<std::int32_t>(b.end - 1 - d0);
   }
