@@ -29,4 +29,5 @@
 #include "ism/role.hpp"
 #include "ism/row_interval.hpp"
 #include "ism/segment_function.hpp"
+#include "ism/tiled_attention.hpp"
 #include "ism/training_cost.hpp"

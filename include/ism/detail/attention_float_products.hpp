@@ -1,0 +1,123 @@
+// The tile products of the tiled attention in float: keys and values of every
+// KV head packed once per call for the kernels of attention_kernels.hpp, and a
+// query block, scaled once, that meets them tile by tile. bfloat16 inputs are
+// widened to float here, so they cost what float inputs cost.
+#pragma once
+
+#include <Eigen/Core>
+#include <vector>
+
+#include "ism/block_classification.hpp"
+#include "ism/detail/attention_kernels.hpp"
+#include "ism/reference_attention.hpp"
+
+namespace ism {
+inline namespace v0 {
+namespace detail {
+
+// Rounded up to a whole number of kernel columns, so that every buffer row
+// starts aligned and every kernel call stays inside its buffer.
+inline index_t whole_kernel_cols(index_t n) noexcept {
+  return (n + kernel_cols - 1) / kernel_cols * kernel_cols;
+}
+
+using aligned_floats = std::vector<float, Eigen::aligned_allocator<float>>;
+
+template <class T>
+class float_products {
+ public:
+  using input = T;
+
+  // Buffers for k and v (same shape) cut in the key blocks of grid; nothing
+  // is packed yet. Padding is zeros.
+  float_products(const head_tensor<T>& k, const head_tensor<T>& v, const block_grid& grid)
+      : k_(k),
+        v_(v),
+        grid_(grid),
+        block_floats_(whole_kernel_cols(grid.bk) * k.dim),
+        keys_(static_cast<std::size_t>(k.heads * grid.key_blocks() * block_floats_)),
+        values_(static_cast<std::size_t>(k.heads * k.rows * output_stride())) {}
+
+  // Floats per row of a logits buffer and of an output accumulator.
+  index_t logits_stride() const noexcept { return whole_kernel_cols(grid_.bk); }
+  index_t output_stride() const noexcept { return whole_kernel_cols(k_.dim); }
+
+  // Packs key block kb of KV head `head`: its keys transposed, in panels of
+  // kernel_cols keys, (dim, kernel_cols) each, and its value rows. Distinct
+  // (head, kb) may be packed by different threads at once.
+  void pack(index_t head, index_t kb) {
+    const index_t dim = k_.dim;
+    const chunk tile = grid_.tile(0, kb);
+    const index_t first = tile.k0 - grid_.range.k0;
+    float* panels = keys_.data() + (head * grid_.key_blocks() + kb) * block_floats_;
+    for (index_t c = 0; c < tile.cols(); ++c) {
+      float* column = panels + c / kernel_cols * dim * kernel_cols + c % kernel_cols;
+      for (index_t t = 0; t < dim; ++t)
+        column[t * kernel_cols] = static_cast<float>(k_(first + c, head, t));
+      float* value = values_.data() + (head * k_.rows + first + c) * output_stride();
+      for (index_t t = 0; t < dim; ++t) value[t] = static_cast<float>(v_(first + c, head, t));
+    }
+  }
+
+  // One thread's query block of one head.
+  class block {
+   public:
+    explicit block(const float_products& products)
+        : products_(&products), q_(products.grid_.bq, products.k_.dim) {}
+
+    // Loads rows of queries, row_stride elements apart, scaled once here
+    // rather than in every tile.
+    void load_queries(const T* q, index_t rows, index_t row_stride, float scale) {
+      rows_ = rows;
+      for (index_t r = 0; r < rows; ++r)
+        for (index_t t = 0; t < q_.cols(); ++t)
+          q_(r, t) = scale * static_cast<float>(q[r * row_stride + t]);
+    }
+
+    // p (rows, cols) = the scaled queries times the keys of block kb of
+    // `head`, the tile's cols keys; columns up to a whole kernel panel get 0.
+    void logits(index_t head, index_t kb, index_t cols, float* p, index_t p_stride) const {
+      const index_t dim = q_.cols();
+      const float* panels = products_->keys_.data() +
+                            (head * products_->grid_.key_blocks() + kb) * products_->block_floats_;
+      for_each_row_group<kernel_rows>(rows_, [&](auto rows, index_t first) {
+        for (index_t c = 0; c < cols; c += kernel_cols)
+          product_kernel<rows(), false>(q_.row(first).data(), dim, panels + c * dim, kernel_cols,
+                                        dim, p + first * p_stride + c, p_stride);
+      });
+    }
+
+    // o (rows, output_stride()) += p (rows, cols) times the values of block
+    // kb of `head`, the tile's cols keys.
+    void accumulate(index_t head, index_t kb, index_t cols, const float* p, index_t p_stride,
+                    float* o, index_t o_stride) {
+      const index_t v_stride = products_->output_stride();
+      const index_t first_key = kb * products_->grid_.bk;
+      const float* values =
+          products_->values_.data() + (head * products_->k_.rows + first_key) * v_stride;
+      for_each_row_group<kernel_rows>(rows_, [&](auto rows, index_t first) {
+        for (index_t c = 0; c < v_stride; c += kernel_cols)
+          product_kernel<rows(), true>(p + first * p_stride, p_stride, values + c, v_stride, cols,
+                                       o + first * o_stride + c, o_stride);
+      });
+    }
+
+   private:
+    using row_major_floats = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const float_products* products_;
+    row_major_floats q_;  // (bq, dim): scaled queries
+    index_t rows_ = 0;
+  };
+
+ private:
+  head_tensor<T> k_;
+  head_tensor<T> v_;
+  block_grid grid_;
+  index_t block_floats_;
+  aligned_floats keys_;    // (heads, key blocks, panels, dim, kernel_cols)
+  aligned_floats values_;  // (heads, rows, output_stride)
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace ism

@@ -1,0 +1,300 @@
+// Block-sparse attention on the CPU: O = softmax(scale Q K^T + M) V (SPEC.md
+// section 6) computed tile by tile with an online softmax, accumulated in
+// float. A block_mask says which tiles to visit: empty tiles are never
+// touched, full tiles do no mask work, and only partial tiles ask the mask
+// which pairs are visible (one column range per row for interval-backed
+// masks). The cost is what the mask lets through, plus the hidden part of the
+// partial tiles. Threads split (head, query block) items; see
+// docs/benchmarks.md for speed against a plain GEMM and a dense mask.
+#pragma once
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "ism/block_mask.hpp"
+#include "ism/detail/attention_bf16_products.hpp"
+#include "ism/detail/attention_float_products.hpp"
+#include "ism/detail/attention_tile.hpp"
+#include "ism/detail/attention_work.hpp"
+#include "ism/reference_attention.hpp"
+
+#if !EIGEN_VERSION_AT_LEAST(3, 4, 0)
+#error "ism/tiled_attention.hpp needs Eigen 3.4 or newer (for Eigen::bfloat16)"
+#endif
+
+namespace ism {
+inline namespace v0 {
+
+// Tiles of 128 queries x 128 keys: of the sizes from 64 to 256 each way, it
+// was within a few percent of the fastest for float and bfloat16, head dims 64
+// and 128, on AVX-512. Any block size gives the same results up to rounding.
+inline constexpr block_size attention_block_size{128, 128};
+
+// The input element types. bfloat16 inputs are multiplied with AVX-512 BF16
+// dot products where the CPU has them (the softmax weights are then rounded to
+// bfloat16 before they meet the values) and widened to float elsewhere;
+// everything else, accumulation included, is float.
+template <class T>
+concept attention_element = std::same_as<T, float> || std::same_as<T, Eigen::bfloat16>;
+
+struct attention_settings {
+  std::optional<double> scale;  // 1 / sqrt(dim) when empty
+  // Threads that split the (head, query block) work items; the result does
+  // not depend on it, bit for bit. One by default: a library call starts no
+  // threads unless asked.
+  index_t threads = 1;
+};
+
+struct tiled_attention_output {
+  index_t rows = 0;
+  index_t heads = 0;
+  index_t dim = 0;
+  std::vector<float> output;  // (rows, heads, dim)
+  std::vector<float> lse;     // (rows, heads): log-sum-exp of the scaled visible logits
+
+  float out(index_t r, index_t h, index_t d) const {
+    return output[static_cast<std::size_t>((r * heads + h) * dim + d)];
+  }
+  float log_sum_exp(index_t r, index_t h) const {
+    return lse[static_cast<std::size_t>(r * heads + h)];
+  }
+};
+
+namespace detail {
+
+template <class T>
+bool fits_its_shape(const head_tensor<T>& t) {
+  return t.rows >= 0 && t.heads >= 1 && t.dim >= 1 && t.heads <= max_index / t.dim &&
+         (t.rows == 0 || t.heads * t.dim <= max_index / t.rows) &&
+         static_cast<index_t>(t.data.size()) == t.rows * t.heads * t.dim;
+}
+
+// IEEE 754 magnitudes order like their bit patterns with the sign cleared,
+// and inf and NaN come last: one integer max (which compilers vectorize, in
+// lanes of a cache line) gives both the largest |x| and whether all are finite.
+template <class T>
+struct magnitude_bits;
+template <>
+struct magnitude_bits<float> {
+  using type = std::uint32_t;
+  static constexpr type magnitude = 0x7fff'ffff;
+  static constexpr type infinity = 0x7f80'0000;
+};
+template <>
+struct magnitude_bits<Eigen::bfloat16> {
+  using type = std::uint16_t;
+  static constexpr type magnitude = 0x7fff;
+  static constexpr type infinity = 0x7f80;
+};
+
+template <class T>
+typename magnitude_bits<T>::type largest_magnitude_bits(std::span<const T> x) {
+  using bits = magnitude_bits<T>;
+  using word = typename bits::type;
+  constexpr std::size_t lanes = 64 / sizeof(word);
+  const auto magnitude = [](T e) {
+    return static_cast<word>(std::bit_cast<word>(e) & bits::magnitude);
+  };
+  word lane[lanes] = {};
+  std::size_t i = 0;
+  for (; i + lanes <= x.size(); i += lanes)
+    for (std::size_t j = 0; j < lanes; ++j) lane[j] = std::max(lane[j], magnitude(x[i + j]));
+  word top = 0;
+  for (; i < x.size(); ++i) top = std::max(top, magnitude(x[i]));
+  for (const word e : lane) top = std::max(top, e);
+  return top;
+}
+
+// The largest magnitude in t. Bad input is left to reference_attention's
+// check, for the same messages.
+template <class T>
+double checked_largest_magnitude(const head_tensor<T>& t, const char* name) {
+  const auto top = largest_magnitude_bits(t.data);
+  if (!fits_its_shape(t) || top >= magnitude_bits<T>::infinity) check_head_tensor(t, name);
+  return static_cast<double>(static_cast<float>(std::bit_cast<T>(top)));
+}
+
+// reference_attention's checks, with the same messages, plus the ones float
+// arithmetic adds. Returns the scale.
+template <class T>
+float checked_attention_scale(const head_tensor<T>& q, const head_tensor<T>& k,
+                              const head_tensor<T>& v, const attention_settings& settings) {
+  const double q_largest = checked_largest_magnitude(q, "Q");
+  const double k_largest = checked_largest_magnitude(k, "K");
+  const double v_largest = checked_largest_magnitude(v, "V");
+  if (k.rows != v.rows || k.heads != v.heads || k.dim != v.dim)
+    throw shape_error("K and V shapes differ");
+  if (q.dim != k.dim)
+    throw shape_error("Q head dim " + std::to_string(q.dim) + " differs from K's " +
+                      std::to_string(k.dim));
+  if (q.heads % k.heads != 0)
+    throw shape_error("Q has " + std::to_string(q.heads) + " heads, not a multiple of the " +
+                      std::to_string(k.heads) + " KV heads");
+  if (settings.threads < 1)
+    throw argument_error("attention threads " + std::to_string(settings.threads) + " must be >= 1");
+  const double scale = settings.scale.value_or(1.0 / std::sqrt(static_cast<double>(q.dim)));
+  if (!std::isfinite(scale)) throw argument_error("attention scale must be finite");
+
+  // Bounds on the scaled queries, the logits and the unnormalized output (a
+  // sum of up to k.rows weights <= 1 times values) that float must hold; past
+  // them a result could come out inf or NaN.
+  const auto beyond_float = [](const char* what, double bound) {
+    if (bound <= std::numeric_limits<float>::max()) return;
+    char shown[32];
+    std::snprintf(shown, sizeof shown, "%.3g", bound);
+    throw argument_error(std::string("attention ") + what + " can reach " + shown +
+                         ", beyond float's range");
+  };
+  const double scaled_queries = std::fabs(scale) * q_largest;
+  beyond_float("scale times Q", scaled_queries);
+  beyond_float("logits", scaled_queries * k_largest * static_cast<double>(q.dim));
+  beyond_float("sums of values", v_largest * static_cast<double>(k.rows));
+  return static_cast<float>(scale);
+}
+
+// Calls visit(kb, kind) for the listed key blocks of one query block in
+// ascending order, so every row adds its tiles in the same order.
+template <class Visit>
+void for_each_tile(std::span<const block_mask::block_index> full,
+                   std::span<const block_mask::block_index> partial, Visit&& visit) {
+  auto f = full.begin();
+  auto p = partial.begin();
+  while (f != full.end() || p != partial.end()) {
+    if (p == partial.end() || (f != full.end() && *f < *p))
+      visit(static_cast<index_t>(*f++), tile_kind::full);
+    else
+      visit(static_cast<index_t>(*p++), tile_kind::partial);
+  }
+}
+
+// The attention itself, on inputs already checked, with the tile products of
+// Products.
+template <class Products, mask M, class T>
+tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
+                                           const head_tensor<T>& q, const head_tensor<T>& k,
+                                           const head_tensor<T>& v, float scale, index_t threads) {
+  tiled_attention_output result{
+      q.rows, q.heads, q.dim,
+      std::vector<float>(static_cast<std::size_t>(q.rows * q.heads * q.dim)),
+      std::vector<float>(static_cast<std::size_t>(q.rows * q.heads))};
+  const block_grid& grid = blocks.grid();
+  const index_t heads = q.heads;
+  const index_t dim = q.dim;
+  const index_t group = q.heads / k.heads;
+
+  // Keys and values first, each listed key block of each KV head once.
+  Products products(k, v, grid);
+  std::vector<index_t> used_key_blocks;
+  for (index_t kb = 0; kb < grid.key_blocks(); ++kb)
+    if (!blocks.full_query_blocks(kb).empty() || !blocks.partial_query_blocks(kb).empty())
+      used_key_blocks.push_back(kb);
+  const auto packs = static_cast<index_t>(used_key_blocks.size()) * k.heads;
+  run_work_items(packs, std::min(threads, packs), [&](index_t item, index_t) {
+    products.pack(item % k.heads, used_key_blocks[static_cast<std::size_t>(item / k.heads)]);
+  });
+
+  // Then (query block, head) items, the query blocks with the most tiles
+  // first, so the items drawn last are cheap and the threads finish together.
+  std::vector<index_t> order(static_cast<std::size_t>(grid.query_blocks()));
+  std::iota(order.begin(), order.end(), index_t{0});
+  const auto tiles = [&](index_t qb) {
+    return blocks.full_key_blocks(qb).size() + blocks.partial_key_blocks(qb).size();
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](index_t a, index_t b) { return tiles(a) > tiles(b); });
+  const index_t items = grid.query_blocks() * heads;
+  const index_t workers = std::min(threads, items);
+  std::vector<query_block_softmax<Products>> state;  // one per worker, made before threads start
+  state.reserve(static_cast<std::size_t>(workers));
+  for (index_t w = 0; w < workers; ++w) state.emplace_back(products, grid.bq, grid.bk, dim);
+
+  run_work_items(items, workers, [&](index_t item, index_t worker) {
+    const index_t qb = order[static_cast<std::size_t>(item / heads)];
+    const index_t h = item % heads;
+    query_block_softmax<Products>& block = state[static_cast<std::size_t>(worker)];
+    const chunk rows = grid.tile(qb, 0);
+    const index_t first_row = rows.q0 - grid.range.q0;
+    block.start(q.data.data() + (first_row * heads + h) * dim, rows.rows(), heads * dim, scale);
+    for_each_tile(blocks.full_key_blocks(qb), blocks.partial_key_blocks(qb),
+                  [&](index_t kb, tile_kind kind) {
+                    const chunk tile = grid.tile(qb, kb);
+                    if (kind == tile_kind::full)
+                      block.template add_tile<tile_kind::full>(m, tile, h / group, kb);
+                    else
+                      block.template add_tile<tile_kind::partial>(m, tile, h / group, kb);
+                  });
+    block.finish(result.output.data() + (first_row * heads + h) * dim, heads * dim,
+                 result.lse.data() + first_row * heads + h, heads);
+  });
+  return result;
+}
+
+// Picks the tile products for T on this CPU.
+template <mask M, class T>
+tiled_attention_output attend(const block_mask& blocks, const M& m, const head_tensor<T>& q,
+                              const head_tensor<T>& k, const head_tensor<T>& v, float scale,
+                              index_t threads) {
+#if defined(ISM_ATTENTION_BF16_KERNELS)
+  if constexpr (std::is_same_v<T, Eigen::bfloat16>)
+    if (bf16_dot_products_available())
+      return attend_listed_tiles<bf16_products>(blocks, m, q, k, v, scale, threads);
+#endif
+  return attend_listed_tiles<float_products<T>>(blocks, m, q, k, v, scale, threads);
+}
+
+}  // namespace detail
+
+// Attention of the queries and keys of blocks.range() under mask m, visiting
+// the tiles that `blocks` lists; build it once with make_block_mask(m, chunk,
+// size) and reuse it across heads and layers. `blocks` must be a block mask of
+// m: its lists decide which pairs are computed at all. Query row r is the
+// absolute position blocks.range().q0 + r, key row c is range().k0 + c; query
+// head h reads KV head h / (q.heads / k.heads). A row that sees no key gives
+// zeros and log-sum-exp -inf. Throws shape_error for inconsistent shapes or
+// tensors that do not match the block mask's chunk, argument_error for a
+// non-finite scale or input value, inputs whose logits could overflow float,
+// or fewer than one thread.
+template <attention_element T, mask M>
+tiled_attention_output tiled_attention(const block_mask& blocks, const M& m, head_tensor<T> q,
+                                       head_tensor<T> k, head_tensor<T> v,
+                                       const attention_settings& settings = {}) {
+  const float scale = detail::checked_attention_scale(q, k, v, settings);
+  const chunk& c = blocks.range();
+  if (q.rows != c.rows() || k.rows != c.cols())
+    throw shape_error("Q and K have " + std::to_string(q.rows) + " and " + std::to_string(k.rows) +
+                      " rows but the block mask covers " + to_string(c));
+  check_chunk(m, c);
+  return detail::attend(blocks, m, q, k, v, scale, settings.threads);
+}
+
+// The same for queries at positions [q0, q0 + q.rows) against keys
+// [k0, k0 + k.rows), the arguments of reference_attention: a chunk of queries
+// against a KV cache, the one-row decode step included. Builds the block mask
+// in tiles of attention_block_size.
+template <attention_element T, mask M>
+tiled_attention_output tiled_attention(const M& m, head_tensor<T> q, head_tensor<T> k,
+                                       head_tensor<T> v, index_t q0 = 0, index_t k0 = 0,
+                                       const attention_settings& settings = {}) {
+  const float scale = detail::checked_attention_scale(q, k, v, settings);
+  // Negative offsets are check_chunk's to report; only positive ones can overflow.
+  if ((q0 > 0 && q.rows > max_index - q0) || (k0 > 0 && k.rows > max_index - k0))
+    throw shape_error("query rows from position " + std::to_string(q0) + " or key rows from " +
+                      std::to_string(k0) + " run past the largest index_t");
+  const block_mask blocks =
+      make_block_mask(m, chunk{q0, q0 + q.rows, k0, k0 + k.rows}, attention_block_size);
+  return detail::attend(blocks, m, q, k, v, scale, settings.threads);
+}
+
+}  // namespace v0
+}  // namespace ism
