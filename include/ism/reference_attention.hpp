@@ -29,20 +29,23 @@ struct head_tensor {
   }
 };
 
-struct attention_output {
+// An attention's result in the precision it was computed in: double for the
+// reference, float for the tiled attention.
+template <class T>
+struct basic_attention_output {
   index_t rows = 0;
   index_t heads = 0;
   index_t dim = 0;
-  std::vector<double> output;  // (rows, heads, dim)
-  std::vector<double> lse;     // (rows, heads): log-sum-exp of the scaled visible logits
+  std::vector<T> output;  // (rows, heads, dim)
+  std::vector<T> lse;     // (rows, heads): log-sum-exp of the scaled visible logits
 
-  double out(index_t r, index_t h, index_t d) const {
+  T out(index_t r, index_t h, index_t d) const {
     return output[static_cast<std::size_t>((r * heads + h) * dim + d)];
   }
-  double log_sum_exp(index_t r, index_t h) const {
-    return lse[static_cast<std::size_t>(r * heads + h)];
-  }
+  T log_sum_exp(index_t r, index_t h) const { return lse[static_cast<std::size_t>(r * heads + h)]; }
 };
+
+using attention_output = basic_attention_output<double>;
 
 namespace detail {
 

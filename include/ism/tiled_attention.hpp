@@ -56,20 +56,7 @@ struct attention_settings {
   index_t threads = 1;
 };
 
-struct tiled_attention_output {
-  index_t rows = 0;
-  index_t heads = 0;
-  index_t dim = 0;
-  std::vector<float> output;  // (rows, heads, dim)
-  std::vector<float> lse;     // (rows, heads): log-sum-exp of the scaled visible logits
-
-  float out(index_t r, index_t h, index_t d) const {
-    return output[static_cast<std::size_t>((r * heads + h) * dim + d)];
-  }
-  float log_sum_exp(index_t r, index_t h) const {
-    return lse[static_cast<std::size_t>(r * heads + h)];
-  }
-};
+using tiled_attention_output = basic_attention_output<float>;
 
 namespace detail {
 
