@@ -421,6 +421,41 @@ TEST_CASE("tiled_attention: logits of magnitude 1e4 stay finite and correct") {
   }
 }
 
+TEST_CASE("tiled_attention: bfloat16 inputs the dot-product kernels cannot take exactly") {
+  // Those kernels sum q.k before the scale and read subnormals as zero; such
+  // inputs take the float path and still match the reference.
+  const ism::interval_mask m = ism::make_interval_mask<ism::intermittent>(
+      ism::parse_layout("user:5,assistant:4|user:3,assistant:4"));
+  std::mt19937_64 rng(38000);
+  problem p = random_problem(rng, ism::whole(m.size()), 2, 1, 4, 1.0f);
+  SUBCASE("unscaled sums beyond float, scaled logits within it") {
+    for (float& x : p.q) x = x < 0 ? -1e20f : 1e20f;
+    for (float& x : p.k) x = x < 0 ? -1e20f : 1e20f;
+    p.scale = 1e-30;
+  }
+  SUBCASE("subnormal queries under a huge scale") {
+    for (float& x : p.q) x *= 2e-39f;
+    for (float& x : p.k) x *= 10.0f;
+    p.scale = 1e38;
+  }
+  const bf16_problem b(p);
+  const ism::tiled_attention_output got =
+      ism::tiled_attention(m, b.queries(), b.keys(), b.values(), 0, 0, settings(p.scale));
+  for (float x : got.output) CHECK(std::isfinite(x));
+  CHECK(compare(got, reference(m, b.rounded), b.rounded, bf16_weights_slack(b.rounded)) == "");
+}
+
+TEST_CASE("tiled_attention: a block mask in blocks far larger than the chunk") {
+  const ism::interval_mask m =
+      ism::make_interval_mask<ism::prefix>(ism::parse_layout("user:6,assistant:5"));
+  std::mt19937_64 rng(39000);
+  const problem p = random_problem(rng, ism::whole(m.size()), 2, 2, 3, 1.0f);
+  const ism::block_mask huge = ism::make_block_mask(
+      m, ism::whole(m.size()), ism::block_size{index_t{1} << 40, index_t{1} << 40});
+  CHECK(compare(ism::tiled_attention(huge, m, p.queries(), p.keys(), p.values(), settings(p.scale)),
+                reference(m, p), p) == "");
+}
+
 TEST_CASE("tiled_attention: the result does not depend on the thread count, bit for bit") {
   std::mt19937_64 rng(37000);
   const ism::layout l =
@@ -520,9 +555,16 @@ TEST_CASE("tiled_attention: shape and argument errors") {
     CHECK_THROWS_WITH_AS(
         ism::tiled_attention(m, tensor(q_big, 6, 4, 2), tensor(k_big, 6, 2, 2), KV),
         doctest::Contains("attention logits can reach 1.41e+40"), ism::argument_error);
-    CHECK_THROWS_WITH_AS(ism::tiled_attention(m, Q, KV, KV, 0, 0, settings(1e39)),
-                         doctest::Contains("attention scale times Q can reach 5e+38"),
-                         ism::argument_error);
+    const std::vector<float> q_ten(6 * 4 * 2, 10.0f);
+    CHECK_THROWS_WITH_AS(
+        ism::tiled_attention(m, tensor(q_ten, 6, 4, 2), KV, KV, 0, 0, settings(1e38)),
+        doctest::Contains("attention scale times Q can reach 1e+39"), ism::argument_error);
+    // A scale float cannot hold is refused even when Q is zero, where scale
+    // times Q would fit: the float scale would be inf and inf * 0 NaN.
+    const std::vector<float> q_zero(6 * 4 * 2, 0.0f);
+    CHECK_THROWS_WITH_AS(
+        ism::tiled_attention(m, tensor(q_zero, 6, 4, 2), KV, KV, 0, 0, settings(1e39)),
+        doctest::Contains("attention scale can reach 1e+39"), ism::argument_error);
     const std::vector<float> v_big(6 * 2 * 2, 1e38f);
     CHECK_THROWS_WITH_AS(ism::tiled_attention(m, Q, KV, tensor(v_big, 6, 2, 2)),
                          doctest::Contains("attention sums of values can reach 6e+38"),

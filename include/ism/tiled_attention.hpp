@@ -112,11 +112,20 @@ double checked_largest_magnitude(const head_tensor<T>& t, const char* name) {
   return static_cast<double>(static_cast<float>(std::bit_cast<T>(top)));
 }
 
+// What the checks of the inputs leave for the computation to know.
+struct checked_inputs {
+  float scale;
+  // The AVX-512 BF16 dot products sum q.k before the scale, in float, and
+  // read subnormal inputs as zero: safe when the unscaled sums fit float and
+  // flushing a subnormal moves no logit by more than float's own rounding.
+  bool bf16_dot_products_exact;
+};
+
 // reference_attention's checks, with the same messages, plus the ones float
-// arithmetic adds. Returns the scale.
+// arithmetic adds.
 template <class T>
-float checked_attention_scale(const head_tensor<T>& q, const head_tensor<T>& k,
-                              const head_tensor<T>& v, const attention_settings& settings) {
+checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor<T>& k,
+                                      const head_tensor<T>& v, const attention_settings& settings) {
   const double q_largest = checked_largest_magnitude(q, "Q");
   const double k_largest = checked_largest_magnitude(k, "K");
   const double v_largest = checked_largest_magnitude(v, "V");
@@ -143,11 +152,19 @@ float checked_attention_scale(const head_tensor<T>& q, const head_tensor<T>& k,
     throw argument_error(std::string("attention ") + what + " can reach " + shown +
                          ", beyond float's range");
   };
+  beyond_float("scale", std::fabs(scale));
   const double scaled_queries = std::fabs(scale) * q_largest;
   beyond_float("scale times Q", scaled_queries);
-  beyond_float("logits", scaled_queries * k_largest * static_cast<double>(q.dim));
+  const auto dim = static_cast<double>(q.dim);
+  beyond_float("logits", scaled_queries * k_largest * dim);
   beyond_float("sums of values", v_largest * static_cast<double>(k.rows));
-  return static_cast<float>(scale);
+  constexpr double float_max = std::numeric_limits<float>::max();
+  constexpr double float_min = std::numeric_limits<float>::min();
+  constexpr double negligible = 1e-7;
+  const bool exact =
+      q_largest * k_largest * dim <= float_max &&
+      std::fabs(scale) * float_min * std::max(q_largest, k_largest) * dim < negligible;
+  return {static_cast<float>(scale), exact};
 }
 
 // Calls visit(kb, kind) for the listed key blocks of one query block in
@@ -175,7 +192,12 @@ tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
       q.rows, q.heads, q.dim,
       std::vector<float>(static_cast<std::size_t>(q.rows * q.heads * q.dim)),
       std::vector<float>(static_cast<std::size_t>(q.rows * q.heads))};
-  const block_grid& grid = blocks.grid();
+  // A block larger than the chunk is one tile cut at the chunk's end; sizing
+  // the buffers from the cut tile keeps them within the tensors' own sizes,
+  // whatever block size the mask was built with.
+  block_grid grid = blocks.grid();
+  grid.bq = std::min(grid.bq, std::max<index_t>(grid.range.rows(), 1));
+  grid.bk = std::min(grid.bk, std::max<index_t>(grid.range.cols(), 1));
   const index_t heads = q.heads;
   const index_t dim = q.dim;
   const index_t group = q.heads / k.heads;
@@ -230,14 +252,14 @@ tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
 // Picks the tile products for T on this CPU.
 template <mask M, class T>
 tiled_attention_output attend(const block_mask& blocks, const M& m, const head_tensor<T>& q,
-                              const head_tensor<T>& k, const head_tensor<T>& v, float scale,
-                              index_t threads) {
+                              const head_tensor<T>& k, const head_tensor<T>& v,
+                              const checked_inputs& checked, index_t threads) {
 #if defined(ISM_ATTENTION_BF16_KERNELS)
   if constexpr (std::is_same_v<T, Eigen::bfloat16>)
-    if (bf16_dot_products_available())
-      return attend_listed_tiles<bf16_products>(blocks, m, q, k, v, scale, threads);
+    if (checked.bf16_dot_products_exact && bf16_dot_products_available())
+      return attend_listed_tiles<bf16_products>(blocks, m, q, k, v, checked.scale, threads);
 #endif
-  return attend_listed_tiles<float_products<T>>(blocks, m, q, k, v, scale, threads);
+  return attend_listed_tiles<float_products<T>>(blocks, m, q, k, v, checked.scale, threads);
 }
 
 }  // namespace detail
@@ -256,13 +278,13 @@ template <attention_element T, mask M>
 tiled_attention_output tiled_attention(const block_mask& blocks, const M& m, head_tensor<T> q,
                                        head_tensor<T> k, head_tensor<T> v,
                                        const attention_settings& settings = {}) {
-  const float scale = detail::checked_attention_scale(q, k, v, settings);
+  const detail::checked_inputs checked = detail::check_attention_inputs(q, k, v, settings);
   const chunk& c = blocks.range();
   if (q.rows != c.rows() || k.rows != c.cols())
     throw shape_error("Q and K have " + std::to_string(q.rows) + " and " + std::to_string(k.rows) +
                       " rows but the block mask covers " + to_string(c));
   check_chunk(m, c);
-  return detail::attend(blocks, m, q, k, v, scale, settings.threads);
+  return detail::attend(blocks, m, q, k, v, checked, settings.threads);
 }
 
 // The same for queries at positions [q0, q0 + q.rows) against keys
@@ -273,14 +295,14 @@ template <attention_element T, mask M>
 tiled_attention_output tiled_attention(const M& m, head_tensor<T> q, head_tensor<T> k,
                                        head_tensor<T> v, index_t q0 = 0, index_t k0 = 0,
                                        const attention_settings& settings = {}) {
-  const float scale = detail::checked_attention_scale(q, k, v, settings);
+  const detail::checked_inputs checked = detail::check_attention_inputs(q, k, v, settings);
   // Negative offsets are check_chunk's to report; only positive ones can overflow.
   if ((q0 > 0 && q.rows > max_index - q0) || (k0 > 0 && k.rows > max_index - k0))
     throw shape_error("query rows from position " + std::to_string(q0) + " or key rows from " +
                       std::to_string(k0) + " run past the largest index_t");
   const block_mask blocks =
       make_block_mask(m, chunk{q0, q0 + q.rows, k0, k0 + k.rows}, attention_block_size);
-  return detail::attend(blocks, m, q, k, v, scale, settings.threads);
+  return detail::attend(blocks, m, q, k, v, checked, settings.threads);
 }
 
 }  // namespace v0
