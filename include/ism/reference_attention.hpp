@@ -74,6 +74,37 @@ void check_head_tensor(const head_tensor<T>& t, const char* name) {
     }
 }
 
+// What Q, K and V must agree on, each already checked alone.
+template <class T>
+void check_attention_shapes(const head_tensor<T>& q, const head_tensor<T>& k,
+                            const head_tensor<T>& v) {
+  if (k.rows != v.rows || k.heads != v.heads || k.dim != v.dim)
+    throw shape_error("K and V shapes differ");
+  if (q.dim != k.dim)
+    throw shape_error("Q head dim " + std::to_string(q.dim) + " differs from K's " +
+                      std::to_string(k.dim));
+  if (q.heads % k.heads != 0)
+    throw shape_error("Q has " + std::to_string(q.heads) + " heads, not a multiple of the " +
+                      std::to_string(k.heads) + " KV heads");
+}
+
+// The scale, 1 / sqrt(dim) by default; throws argument_error when not finite.
+inline double attention_scale(std::optional<double> scale, index_t dim) {
+  const double s = scale.value_or(1.0 / std::sqrt(static_cast<double>(dim)));
+  if (!std::isfinite(s)) throw argument_error("attention scale must be finite");
+  return s;
+}
+
+// Query rows from q0 and key rows from k0 must stay within index_t. Negative
+// offsets are check_chunk's to report; only positive ones can overflow.
+template <class T>
+void check_attention_positions(const head_tensor<T>& q, const head_tensor<T>& k, index_t q0,
+                               index_t k0) {
+  if ((q0 > 0 && q.rows > max_index - q0) || (k0 > 0 && k.rows > max_index - k0))
+    throw shape_error("query rows from position " + std::to_string(q0) + " or key rows from " +
+                      std::to_string(k0) + " run past the largest index_t");
+}
+
 }  // namespace detail
 
 // Query row r is the absolute position q0 + r and key row c the position k0 + c,
@@ -89,20 +120,9 @@ attention_output reference_attention(const M& m, head_tensor<T> q, head_tensor<T
   detail::check_head_tensor(q, "Q");
   detail::check_head_tensor(k, "K");
   detail::check_head_tensor(v, "V");
-  if (k.rows != v.rows || k.heads != v.heads || k.dim != v.dim)
-    throw shape_error("K and V shapes differ");
-  if (q.dim != k.dim)
-    throw shape_error("Q head dim " + std::to_string(q.dim) + " differs from K's " +
-                      std::to_string(k.dim));
-  if (q.heads % k.heads != 0)
-    throw shape_error("Q has " + std::to_string(q.heads) + " heads, not a multiple of the " +
-                      std::to_string(k.heads) + " KV heads");
-  const double s = scale.value_or(1.0 / std::sqrt(static_cast<double>(q.dim)));
-  if (!std::isfinite(s)) throw argument_error("attention scale must be finite");
-  // Negative offsets are check_chunk's to report; only positive ones can overflow.
-  if ((q0 > 0 && q.rows > max_index - q0) || (k0 > 0 && k.rows > max_index - k0))
-    throw shape_error("query rows from position " + std::to_string(q0) + " or key rows from " +
-                      std::to_string(k0) + " run past the largest index_t");
+  detail::check_attention_shapes(q, k, v);
+  const double s = detail::attention_scale(scale, q.dim);
+  detail::check_attention_positions(q, k, q0, k0);
   check_chunk(m, chunk{q0, q0 + q.rows, k0, k0 + k.rows});
 
   attention_output result{q.rows, q.heads, q.dim,

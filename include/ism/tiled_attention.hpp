@@ -129,18 +129,10 @@ checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor
   const double q_largest = checked_largest_magnitude(q, "Q");
   const double k_largest = checked_largest_magnitude(k, "K");
   const double v_largest = checked_largest_magnitude(v, "V");
-  if (k.rows != v.rows || k.heads != v.heads || k.dim != v.dim)
-    throw shape_error("K and V shapes differ");
-  if (q.dim != k.dim)
-    throw shape_error("Q head dim " + std::to_string(q.dim) + " differs from K's " +
-                      std::to_string(k.dim));
-  if (q.heads % k.heads != 0)
-    throw shape_error("Q has " + std::to_string(q.heads) + " heads, not a multiple of the " +
-                      std::to_string(k.heads) + " KV heads");
+  check_attention_shapes(q, k, v);
   if (settings.threads < 1)
     throw argument_error("attention threads " + std::to_string(settings.threads) + " must be >= 1");
-  const double scale = settings.scale.value_or(1.0 / std::sqrt(static_cast<double>(q.dim)));
-  if (!std::isfinite(scale)) throw argument_error("attention scale must be finite");
+  const double scale = attention_scale(settings.scale, q.dim);
 
   // Bounds on the scaled queries, the logits and the unnormalized output (a
   // sum of up to k.rows weights <= 1 times values) that float must hold; past
@@ -296,10 +288,7 @@ tiled_attention_output tiled_attention(const M& m, head_tensor<T> q, head_tensor
                                        head_tensor<T> v, index_t q0 = 0, index_t k0 = 0,
                                        const attention_settings& settings = {}) {
   const detail::checked_inputs checked = detail::check_attention_inputs(q, k, v, settings);
-  // Negative offsets are check_chunk's to report; only positive ones can overflow.
-  if ((q0 > 0 && q.rows > max_index - q0) || (k0 > 0 && k.rows > max_index - k0))
-    throw shape_error("query rows from position " + std::to_string(q0) + " or key rows from " +
-                      std::to_string(k0) + " run past the largest index_t");
+  detail::check_attention_positions(q, k, q0, k0);
   const block_mask blocks =
       make_block_mask(m, chunk{q0, q0 + q.rows, k0, k0 + k.rows}, attention_block_size);
   return detail::attend(blocks, m, q, k, v, checked, settings.threads);
