@@ -49,61 +49,46 @@ ISM_ATTENTION_BF16_TARGET inline __m512bh broadcast_pair(const std::uint16_t* p)
   return (__m512bh)_mm512_set1_epi32(static_cast<int>(pair));
 }
 
-// s[r][c] = scale * sum over t of q[r][t] k[t][c], for r < Rows and
-// c < bf16_kernel_cols. q rows (q_stride apart) hold 2 * pairs bfloat16; kt
-// is one panel, pairs x (bf16_kernel_cols, 2).
-template <int Rows>
-ISM_ATTENTION_BF16_TARGET void bf16_logits_kernel(const std::uint16_t* q, index_t q_stride,
-                                                  const std::uint16_t* kt, index_t pairs,
-                                                  float scale, float* s, index_t s_stride) {
+// c[r][e] = sum over t < pairs of the bfloat16 pairs a[r][2t..2t+1] times
+// b's pair t, column e, for r < Rows and e < bf16_kernel_cols: scaled by
+// `scale` when written fresh, added to c's old value when Accumulate. a rows
+// (a_stride apart) hold 2 * pairs bfloat16; b is one panel or strip,
+// pairs x (bf16_kernel_cols, 2); c rows are c_stride apart. Logits are
+// a = queries, b = a key panel; the output update is a = weights, b = a
+// value strip.
+template <int Rows, bool Accumulate>
+ISM_ATTENTION_BF16_TARGET void bf16_product_kernel(const std::uint16_t* a, index_t a_stride,
+                                                   const std::uint16_t* b, index_t pairs,
+                                                   float scale, float* c, index_t c_stride) {
   __m512 acc[Rows][2];
   ISM_ATTENTION_UNROLL
-  for (int r = 0; r < Rows; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (int r = 0; r < Rows; ++r) {
+    if constexpr (Accumulate) {
+      acc[r][0] = _mm512_loadu_ps(c + r * c_stride);
+      acc[r][1] = _mm512_loadu_ps(c + r * c_stride + 16);
+    } else {
+      acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    }
+  }
   for (index_t t = 0; t < pairs; ++t) {
-    const __m512bh k0 = (__m512bh)_mm512_loadu_si512(kt + t * bf16_pair_row);
-    const __m512bh k1 = (__m512bh)_mm512_loadu_si512(kt + t * bf16_pair_row + 32);
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + t * bf16_pair_row);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + t * bf16_pair_row + 32);
     ISM_ATTENTION_UNROLL
     for (int r = 0; r < Rows; ++r) {
-      const __m512bh query = broadcast_pair(q + r * q_stride + 2 * t);
-      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], query, k0);
-      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], query, k1);
+      const __m512bh scalar = broadcast_pair(a + r * a_stride + 2 * t);
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], scalar, b0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], scalar, b1);
     }
   }
   const __m512 factor = _mm512_set1_ps(scale);
   ISM_ATTENTION_UNROLL
   for (int r = 0; r < Rows; ++r) {
-    _mm512_storeu_ps(s + r * s_stride, _mm512_mul_ps(acc[r][0], factor));
-    _mm512_storeu_ps(s + r * s_stride + 16, _mm512_mul_ps(acc[r][1], factor));
-  }
-}
-
-// o[r][e] += sum over j of p[r][j] v[j][e], for r < Rows and
-// e < bf16_kernel_cols. p rows (p_stride apart) hold 2 * pairs bfloat16; v is
-// one strip, pairs x (bf16_kernel_cols, 2); o rows are o_stride apart.
-template <int Rows>
-ISM_ATTENTION_BF16_TARGET void bf16_weighted_sum_kernel(const std::uint16_t* p, index_t p_stride,
-                                                        const std::uint16_t* v, index_t pairs,
-                                                        float* o, index_t o_stride) {
-  __m512 acc[Rows][2];
-  ISM_ATTENTION_UNROLL
-  for (int r = 0; r < Rows; ++r) {
-    acc[r][0] = _mm512_loadu_ps(o + r * o_stride);
-    acc[r][1] = _mm512_loadu_ps(o + r * o_stride + 16);
-  }
-  for (index_t j = 0; j < pairs; ++j) {
-    const __m512bh v0 = (__m512bh)_mm512_loadu_si512(v + j * bf16_pair_row);
-    const __m512bh v1 = (__m512bh)_mm512_loadu_si512(v + j * bf16_pair_row + 32);
-    ISM_ATTENTION_UNROLL
-    for (int r = 0; r < Rows; ++r) {
-      const __m512bh weight = broadcast_pair(p + r * p_stride + 2 * j);
-      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], weight, v0);
-      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], weight, v1);
+    if constexpr (!Accumulate) {
+      acc[r][0] = _mm512_mul_ps(acc[r][0], factor);
+      acc[r][1] = _mm512_mul_ps(acc[r][1], factor);
     }
-  }
-  ISM_ATTENTION_UNROLL
-  for (int r = 0; r < Rows; ++r) {
-    _mm512_storeu_ps(o + r * o_stride, acc[r][0]);
-    _mm512_storeu_ps(o + r * o_stride + 16, acc[r][1]);
+    _mm512_storeu_ps(c + r * c_stride, acc[r][0]);
+    _mm512_storeu_ps(c + r * c_stride + 16, acc[r][1]);
   }
 }
 

@@ -87,7 +87,7 @@ class bf16_products {
           pr.keys_.data() + (head * pr.grid_.key_blocks() + kb) * pr.key_block_;
       for_each_row_group<bf16_kernel_rows>(rows_, [&](auto rows, index_t first) {
         for (index_t c = 0; c < cols; c += bf16_kernel_cols)
-          bf16_logits_kernel<rows()>(
+          bf16_product_kernel<rows(), false>(
               q_.data() + first * query_stride(), query_stride(),
               panels + c / bf16_kernel_cols * pr.feature_pairs_ * bf16_pair_row, pr.feature_pairs_,
               scale_, p + first * p_stride + c, p_stride);
@@ -108,10 +108,10 @@ class bf16_products {
           pr.values_.data() + (head * pr.grid_.key_blocks() + kb) * pr.value_block_;
       for_each_row_group<bf16_kernel_rows>(rows_, [&](auto rows, index_t first) {
         for (index_t s = 0; s < pr.strips_; ++s)
-          bf16_weighted_sum_kernel<rows()>(weights_.data() + first * w_stride, w_stride,
-                                           strips + s * pr.key_pairs_ * bf16_pair_row,
-                                           (cols + 1) / 2,
-                                           o + first * o_stride + s * bf16_kernel_cols, o_stride);
+          bf16_product_kernel<rows(), true>(weights_.data() + first * w_stride, w_stride,
+                                            strips + s * pr.key_pairs_ * bf16_pair_row,
+                                            (cols + 1) / 2, 1.0f,
+                                            o + first * o_stride + s * bf16_kernel_cols, o_stride);
       });
     }
 
