@@ -269,6 +269,22 @@ def reference_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
     return (weights / np.where(total > 0, total, 1.0)) @ v
 
 
+def check_sdpa(visible: np.ndarray, attn_mask_of: Callable, mask_name: str) -> None:
+    """Hands attn_mask_of(torch), the export as a torch tensor, to PyTorch's
+    scaled_dot_product_attention and compares the output with the float64
+    reference under `visible`; says it skipped when torch is missing."""
+    torch = import_optional("torch")
+    if torch is None:
+        skipped("torch")
+        return
+    q, k, v = random_qkv(visible.shape[0])
+    expected = reference_attention(q, k, v, visible)
+    out = torch.nn.functional.scaled_dot_product_attention(
+        *(torch.from_numpy(x) for x in (q, k, v)), attn_mask=attn_mask_of(torch))
+    check_close(f"torch {torch.__version__} scaled_dot_product_attention with {mask_name}",
+                out.numpy(), expected, 1e-5)
+
+
 def interval_mask_mod(lo, hi):
     """A FlexAttention mask_mod for the intervals, as torch tensors. Indexing a
     captured tensor is what FlexAttention supports inside a mask_mod."""

@@ -35,19 +35,6 @@ def to_torch_float32(torch, bias: np.ndarray):
     return torch.from_numpy(bias).float()
 
 
-def run_sdpa(bias: np.ndarray, visible: np.ndarray) -> None:
-    torch = ie.import_optional("torch")
-    if torch is None:
-        ie.skipped("torch")
-        return
-    q, k, v = ie.random_qkv(visible.shape[0])
-    expected = ie.reference_attention(q, k, v, visible)
-    out = torch.nn.functional.scaled_dot_product_attention(
-        *(torch.from_numpy(x) for x in (q, k, v)), attn_mask=to_torch_float32(torch, bias))
-    ie.check_close(f"torch {torch.__version__} scaled_dot_product_attention with the "
-                   f"{bias.dtype.str} bias", out.numpy(), expected, 1e-5)
-
-
 def main() -> None:
     parser = ie.argument_parser(__doc__.splitlines()[0], "the additive .npy export")
     args = ie.parse_args(parser)
@@ -57,7 +44,8 @@ def main() -> None:
     ie.check_equal("additive mask vs intervals", visible, ie.visible_from_intervals(lo, hi))
     ie.ok(f"additive {bias.dtype.str} {bias.shape} matches the intervals")
     if ie.engine_enabled():
-        run_sdpa(bias, visible)
+        ie.check_sdpa(visible, lambda torch: to_torch_float32(torch, bias),
+                      f"the {bias.dtype.str} bias")
 
 
 if __name__ == "__main__":

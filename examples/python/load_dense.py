@@ -19,19 +19,6 @@ def decode(mask: np.ndarray) -> np.ndarray:
     return mask.astype(bool)
 
 
-def run_sdpa(visible: np.ndarray) -> None:
-    torch = ie.import_optional("torch")
-    if torch is None:
-        ie.skipped("torch")
-        return
-    q, k, v = ie.random_qkv(visible.shape[0])
-    expected = ie.reference_attention(q, k, v, visible)
-    out = torch.nn.functional.scaled_dot_product_attention(
-        *(torch.from_numpy(x) for x in (q, k, v)), attn_mask=torch.from_numpy(visible))
-    ie.check_close(f"torch {torch.__version__} scaled_dot_product_attention with the bool mask",
-                   out.numpy(), expected, 1e-5)
-
-
 def main() -> None:
     parser = ie.argument_parser(__doc__.splitlines()[0], "the dense .npy export")
     args = ie.parse_args(parser)
@@ -40,7 +27,7 @@ def main() -> None:
     ie.check_equal("dense mask vs intervals", visible, ie.visible_from_intervals(lo, hi))
     ie.ok(f"dense {visible.shape} matches the intervals ({int(visible.sum())} visible pairs)")
     if ie.engine_enabled():
-        run_sdpa(visible)
+        ie.check_sdpa(visible, lambda torch: torch.from_numpy(visible), "the bool mask")
 
 
 if __name__ == "__main__":
