@@ -18,12 +18,12 @@ bool follow_the_chat() {
     chat.assistant(answer).user(12);
     blocks.append(chat.build());
   }
-  std::cout << P::name << ", " << blocks.row().size() << " tokens in 16 x 16 tiles ('#' full, "
+  std::cout << P::name << ", " << blocks.sequence().size() << " tokens in 16 x 16 tiles ('#' full, "
             << "'+' partial, '.' empty):\n";
-  ism::print_blocks(std::cout, blocks.blocks());
+  ism::print_blocks(std::cout, blocks.block_mask());
   const ism::block_mask fresh =
-      ism::make_block_mask(ism::make_interval_mask<P>(blocks.row()), ism::block_size{16, 16});
-  const bool same = blocks.blocks() == fresh;
+      ism::make_block_mask(ism::make_interval_mask<P>(blocks.sequence()), ism::block_size{16, 16});
+  const bool same = blocks.block_mask() == fresh;
   std::cout << (same ? "same as a fresh build\n\n" : "DIFFERS from a fresh build\n\n");
   return same;
 }

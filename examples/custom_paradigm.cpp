@@ -19,7 +19,7 @@ int main() {
 
   // Answers never see ahead of themselves, so every answer token is trainable and
   // appending a turn keeps the whole KV cache.
-  const ism::label_report labels = ism::label_mask(chat, mask);
+  const ism::label_report labels = ism::classify_labels(chat, mask);
   const ism::layout next = ism::parse_layout("user:3, assistant:2, tool:4, assistant:3, user:2");
   const ism::index_t reusable = ism::reusable_prefix<tool_results_bidirectional>(chat, next);
   std::cout << "trainable " << labels.trainable_count() << " of " << labels.answer_targets

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <ism/density.hpp>
-#include <ism/label_mask.hpp>
+#include <ism/labels.hpp>
 #include <ism/layout_text.hpp>
 #include <ism/paradigms.hpp>
 #include <ism/reusable_prefix.hpp>
@@ -68,7 +68,7 @@ static_assert(reuses_with<ism::intermittent> && reuses_with<ism::paradigm_kind> 
 
 // --- Label mask ------------------------------------------------------------
 
-TEST_CASE("analyses: label_mask equals the oracle") {
+TEST_CASE("analyses: classify_labels equals the oracle") {
   random_layouts::for_random_layouts(20000, 1000, [](auto&, const oracle::declared_layout& d) {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
@@ -76,8 +76,8 @@ TEST_CASE("analyses: label_mask equals the oracle") {
         [&](auto policy, std::string_view name, ism::paradigm_kind kind) {
           CAPTURE(name);
           const oracle::labels want = oracle::label_mask(o, oracle::dense(name, o));
-          CHECK(compare(ism::label_mask(l, ism::make_interval_mask(l, policy)), want) == "");
-          CHECK(compare(ism::label_mask(l, ism::make_interval_mask(l, kind)), want) == "");
+          CHECK(compare(ism::classify_labels(l, ism::make_interval_mask(l, policy)), want) == "");
+          CHECK(compare(ism::classify_labels(l, ism::make_interval_mask(l, kind)), want) == "");
         });
   });
 }
@@ -89,12 +89,12 @@ TEST_CASE(
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
     for (ism::paradigm_kind kind : {ism::paradigm_kind::ism, ism::paradigm_kind::causal}) {
-      const ism::label_report labels = ism::label_mask(l, ism::make_interval_mask(l, kind));
+      const ism::label_report labels = ism::classify_labels(l, ism::make_interval_mask(l, kind));
       CHECK(labels.leaking.empty());
       CHECK(labels.trainable_count() == labels.answer_targets);
     }
     // prefix: q is trainable exactly when its target lies in the trailing answer.
-    const ism::label_report labels = ism::label_mask(l, ism::make_interval_mask<ism::prefix>(l));
+    const ism::label_report labels = ism::classify_labels(l, ism::make_interval_mask<ism::prefix>(l));
     std::string wrong;
     for (index_t q = 0; q + 1 < o.size(); ++q) {
       const oracle::token& target = o.tokens[q + 1];
@@ -107,32 +107,32 @@ TEST_CASE(
   });
 }
 
-TEST_CASE("analyses: label_mask of a row that sees nothing is trainable, not leaking") {
+TEST_CASE("analyses: classify_labels of a row that sees nothing is trainable, not leaking") {
   // SPEC: q leaks only when it sees q + 1. Row 1 of this custom mask is empty,
   // stored as to_interval_mask stores empty rows (lo = n, hi = n - 1).
   const ism::layout row = ism::parse_layout("user:1, assistant:4");
   const ism::interval_mask m({0, 5, 0, 0, 0}, {0, 4, 3, 4, 4});  // rows 2 and 3 see their target
-  const ism::label_report labels = ism::label_mask(row, m);
+  const ism::label_report labels = ism::classify_labels(row, m);
   CHECK(labels.answer_targets == 4);
   CHECK(labels.trainable == std::vector<bool>{true, true, false, false, false});
   CHECK(labels.leaking == std::vector<index_t>{2, 3});
 }
 
-TEST_CASE("analyses: label_mask of a two-turn dialogue, by hand") {
+TEST_CASE("analyses: classify_labels of a two-turn dialogue, by hand") {
   const ism::layout l = text("user:2,assistant:2,user:1,assistant:1");
   const ism::label_report ism_labels =
-      ism::label_mask(l, ism::make_interval_mask<ism::intermittent>(l));
+      ism::classify_labels(l, ism::make_interval_mask<ism::intermittent>(l));
   CHECK(ism_labels.answer_targets == 3);
   CHECK(ism_labels.trainable == std::vector<bool>{false, true, true, false, true, false});
   CHECK(ism_labels.leaking.empty());
   const ism::label_report prefix_labels =
-      ism::label_mask(l, ism::make_interval_mask<ism::prefix>(l));
+      ism::classify_labels(l, ism::make_interval_mask<ism::prefix>(l));
   CHECK(prefix_labels.trainable == std::vector<bool>{false, false, false, false, true, false});
   CHECK(prefix_labels.leaking == std::vector<index_t>{1, 2});
   CHECK(prefix_labels.trainable_count() == 1);
   // The first token of a document predicts nothing from the previous document.
   const ism::layout two = text("user:1 | assistant:2");
-  const ism::label_report across = ism::label_mask(two, ism::make_interval_mask<ism::causal>(two));
+  const ism::label_report across = ism::classify_labels(two, ism::make_interval_mask<ism::causal>(two));
   CHECK(across.answer_targets == 1);
   CHECK(across.trainable == std::vector<bool>{false, true, false});
 }
@@ -327,9 +327,9 @@ TEST_CASE("analyses: density equals the oracle, per row and per document") {
       CAPTURE(name);
       const oracle::density_counts want = oracle::density(o, oracle::dense(name, o));
       const ism::density_report got = ism::density(l, ism::make_interval_mask(l, policy));
-      CHECK(got.row.tokens == o.size());
-      CHECK(got.row.visible_pairs == want.row_pairs);
-      CHECK(got.row.density() ==
+      CHECK(got.sequence.tokens == o.size());
+      CHECK(got.sequence.visible_pairs == want.row_pairs);
+      CHECK(got.sequence.density() ==
             doctest::Approx(double(want.row_pairs) / (double(o.size()) * double(o.size())))
                 .epsilon(1e-15));
       REQUIRE(got.documents.size() == o.documents.size());
@@ -340,7 +340,7 @@ TEST_CASE("analyses: density equals the oracle, per row and per document") {
         CHECK(got.documents[i].density() ==
               doctest::Approx(double(want.document_pairs[i]) / double(len * len)).epsilon(1e-15));
       }
-      CHECK(ism::density(l, ism::make_interval_mask(l, kind)).row.visible_pairs == want.row_pairs);
+      CHECK(ism::density(l, ism::make_interval_mask(l, kind)).sequence.visible_pairs == want.row_pairs);
     });
   });
 }
@@ -352,8 +352,8 @@ TEST_CASE("analyses: density by hand") {
   CHECK(r.documents[0].visible_pairs == 11);
   CHECK(r.documents[1].visible_pairs == 4);
   CHECK(r.documents[1].density() == 1.0);
-  CHECK(r.row.visible_pairs == 15);
-  CHECK(r.row.density() == doctest::Approx(15.0 / 36.0));
+  CHECK(r.sequence.visible_pairs == 15);
+  CHECK(r.sequence.density() == doctest::Approx(15.0 / 36.0));
   CHECK(ism::pair_count{}.density() == 0.0);
 }
 
@@ -440,12 +440,12 @@ TEST_CASE("analyses: a mask of the wrong size is a shape_error") {
   const ism::layout l = text("user:2,assistant:2");
   const ism::interval_mask short_mask = ism::make_interval_mask<ism::causal>(text("user:3"));
   const ism::interval_mask long_mask = ism::make_interval_mask<ism::causal>(text("user:5"));
-  CHECK_THROWS_AS(ism::label_mask(l, short_mask), ism::shape_error);
-  CHECK_THROWS_AS(ism::label_mask(l, long_mask), ism::shape_error);
+  CHECK_THROWS_AS(ism::classify_labels(l, short_mask), ism::shape_error);
+  CHECK_THROWS_AS(ism::classify_labels(l, long_mask), ism::shape_error);
   CHECK_THROWS_AS(ism::density(l, short_mask), ism::shape_error);
   CHECK_THROWS_AS(ism::density(l, long_mask), ism::shape_error);
   CHECK_THROWS_WITH(
-      ism::label_mask(l, short_mask),
-      doctest::Contains("label_mask: the mask has 3 rows but the layout has 4 tokens"));
+      ism::classify_labels(l, short_mask),
+      doctest::Contains("classify_labels: the mask has 3 rows but the layout has 4 tokens"));
   CHECK_THROWS_WITH(ism::density(l, long_mask), doctest::Contains("density: the mask has 5 rows"));
 }

@@ -47,7 +47,7 @@ std::string show(block_class c) {
 template <class Visible>
 void check_against_brute_force(const ism::block_mask& b, Visible&& visible) {
   const ism::chunk& c = b.range();
-  const index_t bq = b.blocks().q, bk = b.blocks().k;
+  const index_t bq = b.block_size().q, bk = b.block_size().k;
   REQUIRE(b.query_blocks() == (c.rows() + bq - 1) / bq);
   REQUIRE(b.key_blocks() == (c.cols() + bk - 1) / bk);
   index_t full = 0, partial = 0;
@@ -229,8 +229,8 @@ TEST_CASE("appending turns updates a block mask to exactly a fresh build") {
             const ism::layout longer(current);
             grown.append(longer);
             const auto fresh = ism::make_interval_mask<P>(longer);
-            REQUIRE(grown.blocks() == ism::make_block_mask(fresh, size));
-            REQUIRE(grown.row() == longer);
+            REQUIRE(grown.block_mask() == ism::make_block_mask(fresh, size));
+            REQUIRE(grown.sequence() == longer);
             CHECK(ism::to_interval_mask(grown.intervals(), longer.size()) == fresh);
           }
         });
@@ -242,13 +242,13 @@ TEST_CASE("an ISM turn leaves the query blocks before it untouched") {
   // changes, so their lists are the same objects' contents afterwards.
   ism::incremental_block_mask<ism::intermittent> grown(ism::parse_layout("user:4,assistant:4"),
                                                        ism::block_size{4, 4});
-  const ism::block_mask before = grown.blocks();
+  const ism::block_mask before = grown.block_mask();
   grown.append(ism::parse_layout("user:4,assistant:4,user:3,assistant:5"));
   for (index_t qb = 0; qb < 2; ++qb) {
-    CHECK(std::ranges::equal(grown.blocks().full_key_blocks(qb), before.full_key_blocks(qb)));
-    CHECK(std::ranges::equal(grown.blocks().partial_key_blocks(qb), before.partial_key_blocks(qb)));
+    CHECK(std::ranges::equal(grown.block_mask().full_key_blocks(qb), before.full_key_blocks(qb)));
+    CHECK(std::ranges::equal(grown.block_mask().partial_key_blocks(qb), before.partial_key_blocks(qb)));
   }
-  CHECK(grown.blocks().query_blocks() == 4);
+  CHECK(grown.block_mask().query_blocks() == 4);
 }
 
 TEST_CASE("block mask errors name the problem") {
@@ -302,18 +302,18 @@ TEST_CASE("block mask errors name the problem") {
   CHECK(ism::make_block_mask(m, ism::block_size{index_t{1} << 31, 1}).query_blocks() == 1);
 
   ism::incremental_block_mask<ism::intermittent> grown(ism::parse_layout("user:4,assistant:4"));
-  const ism::block_mask before = grown.blocks();
+  const ism::block_mask before = grown.block_mask();
   CHECK_THROWS_AS(grown.append(ism::parse_layout("user:4,assistant:3")), ism::layout_error);
   CHECK_THROWS_AS(grown.append(ism::parse_layout("user:4|assistant:4")), ism::layout_error);
-  CHECK(grown.blocks() == before);
-  CHECK(grown.row() == ism::parse_layout("user:4,assistant:4"));
+  CHECK(grown.block_mask() == before);
+  CHECK(grown.sequence() == ism::parse_layout("user:4,assistant:4"));
 
   ism::incremental_block_mask<breaks_on_tool> broken(ism::parse_layout("user:4,assistant:4"),
                                                      ism::block_size{2, 2});
-  const ism::block_mask kept = broken.blocks();
+  const ism::block_mask kept = broken.block_mask();
   CHECK(contains(message([&] { broken.append(ism::parse_layout("user:4,assistant:4,tool:2")); }),
                  "paradigm 'breaks-on-tool' gives token 8 the interval [0, 10]"));
-  CHECK(broken.blocks() == kept);
-  CHECK(broken.row() == ism::parse_layout("user:4,assistant:4"));
+  CHECK(broken.block_mask() == kept);
+  CHECK(broken.sequence() == ism::parse_layout("user:4,assistant:4"));
   CHECK(broken.intervals().size() == 8);
 }

@@ -33,7 +33,7 @@ class block_mask {
     build_query_blocks(m, 0);
   }
 
-  block_size blocks() const noexcept { return {grid_.bq, grid_.bk}; }
+  ism::block_size block_size() const noexcept { return {grid_.bq, grid_.bk}; }
   const chunk& range() const noexcept { return grid_.range; }
   const block_grid& grid() const noexcept { return grid_; }
   index_t query_blocks() const noexcept { return grid_.query_blocks(); }
@@ -161,7 +161,7 @@ class block_mask {
     constexpr index_t limit = std::numeric_limits<block_index>::max();
     if (g.query_blocks() > limit || g.key_blocks() > limit)
       throw argument_error("chunk " + to_string(g.range) + " in blocks of " +
-                           to_string(block_size{g.bq, g.bk}) +
+                           to_string(ism::block_size{g.bq, g.bk}) +
                            " has more blocks than int32 counts");
   }
 

@@ -22,16 +22,16 @@ struct pair_count {
 };
 
 struct density_report {
-  pair_count row;
+  pair_count sequence;  // the whole packed sequence
   std::vector<pair_count> documents;  // (D,): pairs whose query lies in the document
 };
 
-inline density_report density(const layout& row, const interval_mask& m) {
-  detail::check_mask_fits(row, m, "density");
-  density_report report{{row.size(), 0}, {}};
-  for (const document_span& doc : row.documents()) {
+inline density_report density(const layout& sequence, const interval_mask& m) {
+  detail::check_mask_fits(sequence, m, "density");
+  density_report report{{sequence.size(), 0}, {}};
+  for (const document_span& doc : sequence.documents()) {
     const pair_count count{doc.length(), m.visible_pairs(doc.begin, doc.end)};
-    report.row.visible_pairs += count.visible_pairs;
+    report.sequence.visible_pairs += count.visible_pairs;
     report.documents.push_back(count);
   }
   return report;

@@ -1,5 +1,11 @@
 // The exceptions ism throws. Every one names what is wrong and where, so a
 // caller can show the message to a person unchanged.
+//
+// All of them share the base class ism::error, so `catch (const ism::error&)`
+// catches whatever the library throws on bad input, and each also derives from
+// the standard category it belongs to (std::invalid_argument for bad input,
+// std::runtime_error for failed I/O, std::overflow_error for counts past
+// index_t), so code that catches those keeps working.
 #pragma once
 
 #include <stdexcept>
@@ -8,13 +14,39 @@
 namespace ism {
 inline namespace v0 {
 
-// A layout that violates SPEC.md section 2: empty document, zero length, ...
-class layout_error : public std::invalid_argument {
+// The common base. It is not a std::exception itself, so a catch of
+// std::exception& still finds exactly one base; what() reaches the message.
+class error {
  public:
-  using std::invalid_argument::invalid_argument;
+  virtual const char* what() const noexcept = 0;
+
+ protected:
+  error() = default;
+  error(const error&) = default;
+  error& operator=(const error&) = default;
+  ~error() = default;
 };
 
-// Text that is not a layout. `position()` is the 0-based character offset of the
+namespace detail {
+
+// An ism error of standard category Std.
+template <class Std>
+class basic_error : public Std, public error {
+ public:
+  explicit basic_error(const std::string& message) : Std(message) {}
+  const char* what() const noexcept override { return Std::what(); }
+};
+
+}  // namespace detail
+
+// A layout that breaks the rules of docs/semantics.md#layouts: an empty
+// document, a zero length, a row over 2^31 tokens, ...
+class layout_error : public detail::basic_error<std::invalid_argument> {
+ public:
+  using basic_error::basic_error;
+};
+
+// Text that is not a layout. `position()` is the 0-based byte offset of the
 // offending token in the parsed string.
 class layout_parse_error : public layout_error {
  public:
@@ -27,28 +59,63 @@ class layout_parse_error : public layout_error {
   std::size_t position_;
 };
 
-// A paradigm name that names no known paradigm.
-class unknown_paradigm_error : public std::invalid_argument {
+// A paradigm name that names no registered paradigm.
+class unknown_paradigm_error : public detail::basic_error<std::invalid_argument> {
  public:
-  using std::invalid_argument::invalid_argument;
+  using basic_error::basic_error;
+};
+
+// A paradigm that breaks its contract: an interval that is empty or leaves the
+// token's document (docs/semantics.md#paradigms-and-the-segment-function).
+class paradigm_error : public detail::basic_error<std::invalid_argument> {
+ public:
+  using basic_error::basic_error;
 };
 
 // Arrays, chunks or tensors whose sizes do not fit together.
-class shape_error : public std::invalid_argument {
+class shape_error : public detail::basic_error<std::invalid_argument> {
  public:
-  using std::invalid_argument::invalid_argument;
+  using basic_error::basic_error;
 };
 
 // An argument outside its domain: a negative window, a non-finite scale, ...
-class argument_error : public std::invalid_argument {
+class argument_error : public detail::basic_error<std::invalid_argument> {
  public:
-  using std::invalid_argument::invalid_argument;
+  using basic_error::basic_error;
+};
+
+// A block mask used with a mask it was not built from: its tiles would decide
+// which pairs are computed at all, so the result would be silently wrong.
+class block_mask_mismatch : public detail::basic_error<std::invalid_argument> {
+ public:
+  using basic_error::basic_error;
+};
+
+// An export format name that names no registered format.
+class unknown_format_error : public detail::basic_error<std::invalid_argument> {
+ public:
+  using basic_error::basic_error;
+};
+
+// Arrays that are not a valid file of their format (wrong dtype or shape,
+// unsorted or out-of-range indices, counts past the end), or a mask the format
+// cannot express. The message names the format and the array.
+class format_error : public detail::basic_error<std::invalid_argument> {
+ public:
+  using basic_error::basic_error;
+};
+
+// A count that does not fit index_t, such as attention pairs summed over many
+// training samples.
+class overflow_error : public detail::basic_error<std::overflow_error> {
+ public:
+  using basic_error::basic_error;
 };
 
 // Reading or writing a file failed.
-class io_error : public std::runtime_error {
+class io_error : public detail::basic_error<std::runtime_error> {
  public:
-  using std::runtime_error::runtime_error;
+  using basic_error::basic_error;
 };
 
 }  // namespace v0

@@ -18,31 +18,29 @@
 namespace ism {
 inline namespace v0 {
 
-// Requires of P what SPEC.md section 2 requires of every paradigm, and one more
-// thing that the paradigm concept cannot check: a token's interval depends only
-// on its own document (the four built-in paradigms' do), so appending leaves the
-// rows of every document but the last one as they were. A paradigm that reads
-// other documents through token_context::row gets wrong tiles here.
+// Appending leaves the rows of every document but the last one as they were:
+// a paradigm sees only the token's own segment and document (token_context),
+// so no interval can depend on another document.
 template <paradigm P>
 class incremental_block_mask {
  public:
   template <block_shape S = block_size>
-  explicit incremental_block_mask(const layout& row, const S& size = {}, P policy = {})
-      : incremental_block_mask(row, make_interval_mask(row, policy), size, policy) {}
+  explicit incremental_block_mask(const layout& sequence, const S& size = {}, P policy = {})
+      : incremental_block_mask(sequence, make_interval_mask(sequence, policy), size, policy) {}
 
-  const layout& row() const noexcept { return row_; }
-  interval_view intervals() const noexcept { return {lo_.data(), hi_.data(), row_.size()}; }
-  const block_mask& blocks() const noexcept { return blocks_; }
+  const layout& sequence() const noexcept { return sequence_; }
+  interval_view intervals() const noexcept { return {lo_.data(), hi_.data(), sequence_.size()}; }
+  const ism::block_mask& block_mask() const noexcept { return blocks_; }
 
-  // Grows to `longer`. Throws layout_error unless it extends row() (see
+  // Grows to `longer`. Throws layout_error unless it extends sequence() (see
   // check_extends), and paradigm_error for a paradigm that breaks its contract;
   // after either, nothing has changed.
   void append(const layout& longer) {
-    check_extends(row_, longer);
-    const index_t old_n = row_.size();
+    check_extends(sequence_, longer);
+    const index_t old_n = sequence_.size();
     const index_t n = longer.size();
     // Only the old last document can change, and the new rows follow it.
-    const document_span& last = row_.documents().back();
+    const document_span& last = sequence_.documents().back();
     std::vector<index_t> lo(static_cast<std::size_t>(n - last.begin));
     std::vector<index_t> hi(lo.size());
     detail::fill_intervals(longer, policy_, last.first_segment, last.begin, lo, hi);
@@ -59,25 +57,25 @@ class incremental_block_mask {
     hi_.resize(static_cast<std::size_t>(last.begin));
     lo_.insert(lo_.end(), lo.begin(), lo.end());
     hi_.insert(hi_.end(), hi.begin(), hi.end());
-    row_ = longer;
+    sequence_ = longer;
     blocks_.drop_query_blocks_from(first, n);
     blocks_.build_query_blocks(intervals(), first);
   }
 
  private:
   template <block_shape S>
-  incremental_block_mask(const layout& row, const interval_mask& m, const S& size, P policy)
-      : row_(row),
+  incremental_block_mask(const layout& sequence, const interval_mask& m, const S& size, P policy)
+      : sequence_(sequence),
         policy_(std::move(policy)),
         lo_(m.lo().begin(), m.lo().end()),
         hi_(m.hi().begin(), m.hi().end()),
-        blocks_(intervals(), whole(row_.size()), size) {}
+        blocks_(intervals(), whole(sequence_.size()), size) {}
 
-  layout row_;
+  layout sequence_;
   P policy_;
   std::vector<index_t> lo_;  // (N,)
   std::vector<index_t> hi_;  // (N,)
-  block_mask blocks_;
+  ism::block_mask blocks_;
 };
 
 }  // namespace v0

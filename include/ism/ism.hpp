@@ -15,7 +15,7 @@
 #include "ism/incremental_block_mask.hpp"
 #include "ism/interval_mask.hpp"
 #include "ism/interval_view.hpp"
-#include "ism/label_mask.hpp"
+#include "ism/labels.hpp"
 #include "ism/layout.hpp"
 #include "ism/layout_from_tokens.hpp"
 #include "ism/layout_text.hpp"

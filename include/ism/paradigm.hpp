@@ -20,13 +20,14 @@
 namespace ism {
 inline namespace v0 {
 
-// Everything about token `position` a paradigm may look at. `row` gives access
-// to the whole layout for paradigms that look beyond the token's own segment.
+// Everything about token `position` a paradigm may look at: its segment and its
+// document, and nothing of other documents. A token's interval therefore
+// depends on its own document alone, which lets a growing conversation keep
+// the intervals of every earlier document (incremental_block_mask.hpp).
 struct token_context {
   index_t position;
   segment_span segment;
   document_span document;
-  const layout* row;
 };
 
 template <class P>

@@ -50,8 +50,8 @@ inline paradigm_kind paradigm_from_name(std::string_view name) {
                                "'; expected causal, prefix, ism or bidirectional");
 }
 
-inline interval_mask make_interval_mask(const layout& row, paradigm_kind kind) {
-  return visit_paradigm(kind, [&](auto p) { return make_interval_mask(row, p); });
+inline interval_mask make_interval_mask(const layout& sequence, paradigm_kind kind) {
+  return visit_paradigm(kind, [&](auto p) { return make_interval_mask(sequence, p); });
 }
 
 }  // namespace v0

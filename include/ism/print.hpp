@@ -34,10 +34,10 @@ inline char role_letter(role r) {
 // render_ascii: a blank between segments and '|' between documents. Lets a
 // caller print per-token markers that line up under a picture.
 template <class F>
-std::string render_tokens(const layout& row, F&& cell) {
+std::string render_tokens(const layout& sequence, F&& cell) {
   std::string line;
-  for (const segment_span& seg : row.segments()) {
-    if (seg.begin > 0) line += row.documents()[seg.document].begin == seg.begin ? '|' : ' ';
+  for (const segment_span& seg : sequence.segments()) {
+    if (seg.begin > 0) line += sequence.documents()[seg.document].begin == seg.begin ? '|' : ' ';
     for (index_t t = seg.begin; t < seg.end; ++t) line += cell(t, seg);
   }
   return line;
@@ -47,19 +47,19 @@ std::string render_tokens(const layout& row, F&& cell) {
 // by side. Meant for layouts of up to a few hundred tokens.
 // Throws shape_error when a sized mask does not have one row per token.
 template <mask M>
-std::vector<std::string> render_ascii(const M& m, const layout& row) {
+std::vector<std::string> render_ascii(const M& m, const layout& sequence) {
   if constexpr (sized_mask<M>)
-    if (m.size() != row.size())
+    if (m.size() != sequence.size())
       throw shape_error("render_ascii: the mask has " + std::to_string(m.size()) +
-                        " rows but the layout has " + std::to_string(row.size()) + " tokens");
+                        " rows but the layout has " + std::to_string(sequence.size()) + " tokens");
   std::vector<std::string> lines;
-  lines.push_back("   " + render_tokens(row, [](index_t, const segment_span& key) {
+  lines.push_back("   " + render_tokens(sequence, [](index_t, const segment_span& key) {
                     return detail::role_letter(key.kind);
                   }));
-  for (const segment_span& seg : row.segments()) {
+  for (const segment_span& seg : sequence.segments()) {
     if (seg.begin > 0) {
-      const bool document = row.documents()[seg.document].begin == seg.begin;
-      std::string rule = "   " + render_tokens(row, [&](index_t, const segment_span&) {
+      const bool document = sequence.documents()[seg.document].begin == seg.begin;
+      std::string rule = "   " + render_tokens(sequence, [&](index_t, const segment_span&) {
                            return document ? '-' : ' ';
                          });
       if (document) std::replace(rule.begin() + 3, rule.end(), ' ', '-');
@@ -67,7 +67,7 @@ std::vector<std::string> render_ascii(const M& m, const layout& row) {
     }
     for (index_t q = seg.begin; q < seg.end; ++q)
       lines.push_back(std::string(1, detail::role_letter(seg.kind)) + "  " +
-                      render_tokens(row, [&](index_t k, const segment_span&) {
+                      render_tokens(sequence, [&](index_t k, const segment_span&) {
                         return m.visible(q, k) ? '#' : '.';
                       }));
   }
@@ -75,8 +75,8 @@ std::vector<std::string> render_ascii(const M& m, const layout& row) {
 }
 
 template <mask M>
-void print_mask(std::ostream& os, const M& m, const layout& row) {
-  for (const std::string& line : render_ascii(m, row)) os << line << '\n';
+void print_mask(std::ostream& os, const M& m, const layout& sequence) {
+  for (const std::string& line : render_ascii(m, sequence)) os << line << '\n';
 }
 
 // One line per query block, one character per key block.

@@ -15,24 +15,17 @@
 namespace ism {
 inline namespace v0 {
 
-// Thrown when a user-defined paradigm returns an interval that leaves the
-// token's document: tokens never see other documents (SPEC.md section 2).
-class paradigm_error : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
-
 namespace detail {
 
 // Writes the intervals of the tokens of segments [first_segment, end) to
 // lo[q - base] and hi[q - base].
 template <class P>
-void fill_intervals(const layout& row, const P& policy, index_t first_segment, index_t base,
+void fill_intervals(const layout& sequence, const P& policy, index_t first_segment, index_t base,
                     std::span<index_t> lo, std::span<index_t> hi) {
-  for (const segment_span& seg : row.segments().subspan(static_cast<std::size_t>(first_segment))) {
-    const document_span& doc = row.documents()[seg.document];
+  for (const segment_span& seg : sequence.segments().subspan(static_cast<std::size_t>(first_segment))) {
+    const document_span& doc = sequence.documents()[seg.document];
     for (index_t q = seg.begin; q < seg.end; ++q) {
-      const row_interval r = policy.interval(token_context{q, seg, doc, &row});
+      const row_interval r = policy.interval(token_context{q, seg, doc});
       if (r.lo < doc.begin || r.hi >= doc.end || r.lo > r.hi)
         throw paradigm_error("paradigm '" + std::string(P::name) + "' gives token " +
                              std::to_string(q) + " the interval [" + std::to_string(r.lo) + ", " +
@@ -47,11 +40,11 @@ void fill_intervals(const layout& row, const P& policy, index_t first_segment, i
 }  // namespace detail
 
 template <class P>
-interval_mask make_interval_mask(const layout& row, const P& policy = P{}) {
+interval_mask make_interval_mask(const layout& sequence, const P& policy = P{}) {
   static_assert(check_paradigm<P>(), "ism: make_interval_mask needs a paradigm (see above)");
-  std::vector<index_t> lo(static_cast<std::size_t>(row.size()));
-  std::vector<index_t> hi(static_cast<std::size_t>(row.size()));
-  detail::fill_intervals(row, policy, 0, 0, lo, hi);
+  std::vector<index_t> lo(static_cast<std::size_t>(sequence.size()));
+  std::vector<index_t> hi(static_cast<std::size_t>(sequence.size()));
+  detail::fill_intervals(sequence, policy, 0, 0, lo, hi);
   return interval_mask(std::move(lo), std::move(hi));
 }
 

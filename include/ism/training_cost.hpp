@@ -5,11 +5,10 @@
 #pragma once
 
 #include <algorithm>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "ism/label_mask.hpp"
+#include "ism/labels.hpp"
 #include "ism/paradigms.hpp"
 #include "ism/segment_function.hpp"
 
@@ -39,14 +38,14 @@ inline bool trains_segment(const label_report& labels, const segment_span& seg,
 }  // namespace detail
 
 // Time: O(N) in one pass; per answer, O(sum of the sample lengths), which is the
-// token count being reported. Throws std::overflow_error if the summed pairs
+// token count being reported. Throws overflow_error if the summed pairs
 // exceed index_t.
 template <paradigm P>
-training_cost_report training_cost(const layout& row, const P& policy = P{}) {
-  const interval_mask whole_row = make_interval_mask(row, policy);
-  const label_report labels = label_mask(row, whole_row);
+training_cost_report training_cost(const layout& sequence, const P& policy = P{}) {
+  const interval_mask whole_row = make_interval_mask(sequence, policy);
+  const label_report labels = classify_labels(sequence, whole_row);
   training_cost_report report;
-  for (const segment_span& seg : row.segments()) report.answer_segments += is_answer(seg.kind);
+  for (const segment_span& seg : sequence.segments()) report.answer_segments += is_answer(seg.kind);
 
   if constexpr (states_training_scheme<P>) {
     report.scheme = P::training;
@@ -56,29 +55,29 @@ training_cost_report training_cost(const layout& row, const P& policy = P{}) {
   }
   if (report.scheme == training_scheme::one_pass) {
     report.samples = 1;
-    report.tokens = row.size();
+    report.tokens = sequence.size();
     report.attention_pairs = whole_row.visible_pairs();
-    for (const segment_span& seg : row.segments())
+    for (const segment_span& seg : sequence.segments())
       if (is_answer(seg.kind) &&
-          !detail::trains_segment(labels, seg, row.documents()[seg.document].begin))
+          !detail::trains_segment(labels, seg, sequence.documents()[seg.document].begin))
         ++report.untrainable_segments;
     return report;
   }
 
-  const auto declared = row.declared();
-  for (const segment_span& seg : row.segments()) {
+  const auto declared = sequence.declared();
+  for (const segment_span& seg : sequence.segments()) {
     if (!is_answer(seg.kind)) continue;
-    const document_span& doc = row.documents()[seg.document];
+    const document_span& doc = sequence.documents()[seg.document];
     const auto& segments = declared[static_cast<std::size_t>(seg.document)];
-    const auto cut_end = segments.begin() + (&seg - &row.segments()[doc.first_segment]) + 1;
+    const auto cut_end = segments.begin() + (&seg - &sequence.segments()[doc.first_segment]) + 1;
     const layout sample({std::vector<segment>(segments.begin(), cut_end)});
     const interval_mask sample_mask = make_interval_mask(sample, policy);
-    const label_report sample_labels = label_mask(sample, sample_mask);
+    const label_report sample_labels = classify_labels(sample, sample_mask);
     const segment_span& last = sample.segments().back();
     ++report.samples;
     report.tokens += sample.size();
     if (sample_mask.visible_pairs() > max_index - report.attention_pairs)
-      throw std::overflow_error("training_cost: attention pairs summed over " +
+      throw overflow_error("training_cost: attention pairs summed over " +
                                 std::to_string(report.samples) + " samples exceed 2^63");
     report.attention_pairs += sample_mask.visible_pairs();
     report.untrainable_segments += !detail::trains_segment(sample_labels, last, 0);
@@ -87,8 +86,8 @@ training_cost_report training_cost(const layout& row, const P& policy = P{}) {
 }
 
 // The paradigm chosen at run time.
-inline training_cost_report training_cost(const layout& row, paradigm_kind kind) {
-  return visit_paradigm(kind, [&](auto policy) { return training_cost(row, policy); });
+inline training_cost_report training_cost(const layout& sequence, paradigm_kind kind) {
+  return visit_paradigm(kind, [&](auto policy) { return training_cost(sequence, policy); });
 }
 
 }  // namespace v0

@@ -25,9 +25,9 @@ constexpr std::string_view sample_story =
 constexpr std::size_t text_width = 80;
 constexpr std::string_view picture_gap = "    ";
 
-std::string role_letters(const ism::layout& row) {
+std::string role_letters(const ism::layout& sequence) {
   return ism::render_tokens(
-      row, [](ism::index_t, const ism::segment_span& seg) { return ism::role_name(seg.kind)[0]; });
+      sequence, [](ism::index_t, const ism::segment_span& seg) { return ism::role_name(seg.kind)[0]; });
 }
 
 // Every section ends with a blank line, so headings need none before them.
@@ -39,9 +39,9 @@ void paragraph(std::string_view text) {
   std::cout << wrap(text, text_width, "") << "\n\n";
 }
 
-void print_pictures(const ism::layout& row, const std::vector<paradigm_summary>& summaries) {
+void print_pictures(const ism::layout& sequence, const std::vector<paradigm_summary>& summaries) {
   std::vector<std::vector<std::string>> pictures;
-  for (const paradigm_summary& s : summaries) pictures.push_back(ism::render_ascii(s.mask, row));
+  for (const paradigm_summary& s : summaries) pictures.push_back(ism::render_ascii(s.mask, sequence));
   const std::size_t width = pictures.front().front().size();
   std::string names = "  ";
   for (std::size_t p = 0; p < summaries.size(); ++p) {
@@ -57,23 +57,23 @@ void print_pictures(const ism::layout& row, const std::vector<paradigm_summary>&
   }
 }
 
-void print_density(const ism::layout& row, const std::vector<paradigm_summary>& summaries) {
+void print_density(const ism::layout& sequence, const std::vector<paradigm_summary>& summaries) {
   table t({{"paradigm"}, {"visible pairs", align::right}, {"density", align::right}});
   for (const paradigm_summary& s : summaries)
-    t.row({std::string(ism::paradigm_name(s.kind)), grouped(s.density.row.visible_pairs),
-           percent(s.density.row.density())});
-  std::cout << "  " << grouped(row.size() * row.size()) << " (query, key) pairs in all:\n\n";
+    t.row({std::string(ism::paradigm_name(s.kind)), grouped(s.density.sequence.visible_pairs),
+           percent(s.density.sequence.density())});
+  std::cout << "  " << grouped(sequence.size() * sequence.size()) << " (query, key) pairs in all:\n\n";
   t.print(std::cout);
 }
 
-void print_labels(const ism::layout& row, const std::vector<paradigm_summary>& summaries) {
+void print_labels(const ism::layout& sequence, const std::vector<paradigm_summary>& summaries) {
   table t(
-      {{"paradigm"}, {"trainable", align::right}, {"leaking", align::right}, {role_letters(row)}});
+      {{"paradigm"}, {"trainable", align::right}, {"leaking", align::right}, {role_letters(sequence)}});
   for (const paradigm_summary& s : summaries) {
-    std::vector<bool> leaks(static_cast<std::size_t>(row.size()), false);
+    std::vector<bool> leaks(static_cast<std::size_t>(sequence.size()), false);
     for (const ism::index_t q : s.labels.leaking) leaks[static_cast<std::size_t>(q)] = true;
     const std::string markers =
-        ism::render_tokens(row, [&](ism::index_t q, const ism::segment_span&) {
+        ism::render_tokens(sequence, [&](ism::index_t q, const ism::segment_span&) {
           return s.labels.trainable[static_cast<std::size_t>(q)] ? 'T'
                  : leaks[static_cast<std::size_t>(q)]            ? 'L'
                                                                  : '.';
@@ -85,9 +85,9 @@ void print_labels(const ism::layout& row, const std::vector<paradigm_summary>& s
 }
 
 // The layout made of the first `count` segments of `row`, documents included.
-ism::layout first_segments(const ism::layout& row, std::size_t count) {
+ism::layout first_segments(const ism::layout& sequence, std::size_t count) {
   std::vector<std::vector<ism::segment>> documents;
-  for (const auto& declared : row.declared()) {
+  for (const auto& declared : sequence.declared()) {
     if (count == 0) break;
     const std::size_t take = std::min(count, declared.size());
     documents.emplace_back(declared.begin(), declared.begin() + static_cast<std::ptrdiff_t>(take));
@@ -97,7 +97,7 @@ ism::layout first_segments(const ism::layout& row, std::size_t count) {
 }
 
 // Returns, per paradigm, the tokens computed over the whole dialogue.
-std::vector<ism::index_t> print_kv_reuse(const ism::layout& row,
+std::vector<ism::index_t> print_kv_reuse(const ism::layout& sequence,
                                          const std::vector<paradigm_summary>& summaries) {
   std::vector<column> columns{{"step"}, {"appended"}, {"tokens", align::right}};
   for (std::size_t p = 0; p < summaries.size(); ++p) {
@@ -109,9 +109,9 @@ std::vector<ism::index_t> print_kv_reuse(const ism::layout& row,
   for (const paradigm_summary& s : summaries) t.group(std::string(ism::paradigm_name(s.kind)), 2);
 
   std::vector<ism::index_t> computed(summaries.size(), 0);
-  const auto segments = row.segments();
+  const auto segments = sequence.segments();
   for (std::size_t step = 0; step < segments.size(); ++step) {
-    const ism::layout after = first_segments(row, step + 1);
+    const ism::layout after = first_segments(sequence, step + 1);
     const ism::index_t before = step == 0 ? 0 : segments[step].begin;
     std::vector<std::string> cells{std::to_string(step + 1),
                                    std::string(ism::role_name(segments[step].kind)) + ":" +
@@ -119,7 +119,7 @@ std::vector<ism::index_t> print_kv_reuse(const ism::layout& row,
                                    std::to_string(before) + " -> " + std::to_string(after.size())};
     // Nothing is cached before the first segment.
     const std::optional<ism::layout> cached =
-        step == 0 ? std::nullopt : std::optional(first_segments(row, step));
+        step == 0 ? std::nullopt : std::optional(first_segments(sequence, step));
     for (std::size_t p = 0; p < summaries.size(); ++p) {
       const ism::index_t reuse =
           cached ? ism::reusable_prefix(*cached, after, summaries[p].kind) : 0;
@@ -156,10 +156,10 @@ void print_training(const std::vector<paradigm_summary>& summaries) {
 }
 
 int run_demo(const arguments&) {
-  const ism::layout row = ism::parse_layout(sample_layout);
+  const ism::layout sequence = ism::parse_layout(sample_layout);
   std::vector<paradigm_summary> summaries;
   for (const ism::paradigm_kind kind : ism::all_paradigms)
-    summaries.push_back(summarize(row, kind));
+    summaries.push_back(summarize(sequence, kind));
 
   const std::string title = "ism demo: attention masks for multi-turn chat";
   std::cout << title << '\n' << std::string(title.size(), '=') << "\n\n";
@@ -175,8 +175,8 @@ int run_demo(const arguments&) {
       "token still sees all earlier segments: bidirectional context, a KV cache that survives "
       "every turn, and all answers trained in one pass. Bidirectional attention over the whole "
       "document is shown for comparison.");
-  std::cout << "The sample dialogue, " << row.size() << " tokens in " << row.segments().size()
-            << " segments:\n\n  " << ism::to_text(row) << "\n\n";
+  std::cout << "The sample dialogue, " << sequence.size() << " tokens in " << sequence.segments().size()
+            << " segments:\n\n  " << ism::to_text(sequence) << "\n\n";
   paragraph(std::string("That is ") + std::string(sample_story));
 
   heading("1. The four masks");
@@ -184,11 +184,11 @@ int run_demo(const arguments&) {
       "Row = query token, column = key token; '#' = the query sees the key, '.' = it does not. "
       "Letters name roles (s system, u user, t tool, a assistant); blank rows and columns "
       "separate segments.");
-  print_pictures(row, summaries);
+  print_pictures(sequence, summaries);
   std::cout << '\n';
 
   heading("2. Density: how much of the N x N square each mask attends");
-  print_density(row, summaries);
+  print_density(sequence, summaries);
   std::cout << '\n';
 
   heading("3. Where a next-token loss may go");
@@ -196,7 +196,7 @@ int run_demo(const arguments&) {
       "Position q is trained to predict token q+1. It is trainable (T) when q+1 is an assistant "
       "token that q cannot see, and it leaks (L) when q already sees its own target, which "
       "would teach copying instead of answering. '.' marks positions with no assistant target.");
-  print_labels(row, summaries);
+  print_labels(sequence, summaries);
   std::cout << '\n';
 
   heading("4. KV cache across turns");
@@ -204,7 +204,7 @@ int run_demo(const arguments&) {
       "The dialogue arrives one segment at a time. After each step, 'reuse' is how many tokens "
       "keep their cached keys and values (the reusable prefix r) and 'compute' how many must go "
       "through the model now: the new tokens plus any whose attention changed.");
-  const std::vector<ism::index_t> computed = print_kv_reuse(row, summaries);
+  const std::vector<ism::index_t> computed = print_kv_reuse(sequence, summaries);
   std::cout << '\n';
 
   heading("5. Training every answer once");
@@ -230,7 +230,7 @@ int run_demo(const arguments&) {
   paragraph(
       "Like prefix, ism lets each context segment read itself in both directions. Like causal, "
       "it computed " +
-      std::to_string(computed[ism_at]) + " tokens as the " + std::to_string(row.size()) +
+      std::to_string(computed[ism_at]) + " tokens as the " + std::to_string(sequence.size()) +
       "-token dialogue grew (prefix: " + std::to_string(computed[prefix_at]) + ") and trains " +
       std::to_string(ism_training.answer_segments - ism_training.untrainable_segments) + " of " +
       std::to_string(ism_training.answer_segments) + " answers in " +

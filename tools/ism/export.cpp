@@ -194,10 +194,10 @@ struct export_plan {
 };
 
 std::vector<ism::named_array> shapes_of(const format_info& format, ism::npy_dtype dtype,
-                                        const ism::layout& row, ism::paradigm_kind kind,
+                                        const ism::layout& sequence, ism::paradigm_kind kind,
                                         ism::block_size block, ism::index_t pad) {
-  const ism::index_t n = row.size();
-  const auto documents = static_cast<ism::index_t>(row.documents().size());
+  const ism::index_t n = sequence.size();
+  const auto documents = static_cast<ism::index_t>(sequence.documents().size());
   switch (format.format) {
     case export_format::dense:
       return {{"mask", {dtype, {n, n}, {}}}};
@@ -210,13 +210,13 @@ std::vector<ism::named_array> shapes_of(const format_info& format, ism::npy_dtyp
       return ism::flex_shapes(grid.query_blocks(), grid.key_blocks());
     }
     case export_format::flashinfer:
-      return ism::flashinfer_shapes(documents, ism::flashinfer_mask_bytes(row));
+      return ism::flashinfer_shapes(documents, ism::flashinfer_mask_bytes(sequence));
     case export_format::flashmask:
       return ism::flashmask_shapes(n);
     case export_format::hf:
       return ism::hf_shapes(n);
     case export_format::vllm:
-      return ism::vllm_shapes(documents, ism::vllm_ranges_per_document(row, kind));
+      return ism::vllm_shapes(documents, ism::vllm_ranges_per_document(sequence, kind));
     case export_format::llamacpp: {
       const ism::index_t rows = ism::llamacpp_padded_rows(n, pad);
       return dtype == ism::npy_dtype::float16 ? ism::llamacpp_shapes<Eigen::half>(rows, n)
@@ -272,10 +272,10 @@ void write_arrays(std::ostream& os, const Export& x) {
     ism::write_npz(os, arrays);
 }
 
-void write_export(std::ostream& os, const export_plan& plan, const ism::layout& row,
+void write_export(std::ostream& os, const export_plan& plan, const ism::layout& sequence,
                   ism::paradigm_kind kind) {
   const ism::npy_array& first = plan.arrays.front().array;
-  const auto mask = [&] { return ism::make_interval_mask(row, kind); };
+  const auto mask = [&] { return ism::make_interval_mask(sequence, kind); };
   switch (plan.format->format) {
     case export_format::dense: {
       const ism::interval_mask m = mask();
@@ -303,21 +303,21 @@ void write_export(std::ostream& os, const export_plan& plan, const ism::layout& 
     case export_format::flex:
       return write_arrays(os, ism::export_flex(ism::make_block_mask(mask(), plan.block)));
     case export_format::flashinfer:
-      return write_arrays(os, ism::export_flashinfer(mask(), row));
+      return write_arrays(os, ism::export_flashinfer(mask(), sequence));
     case export_format::flashmask:
       return write_arrays(os, ism::export_flashmask(mask()));
     case export_format::hf:
-      return write_arrays(os, ism::export_hf(row, kind));
+      return write_arrays(os, ism::export_hf(sequence, kind));
     case export_format::vllm:
-      return write_arrays(os, ism::export_vllm(row, kind));
+      return write_arrays(os, ism::export_vllm(sequence, kind));
     case export_format::cu_seqlens:
-      return write_arrays(os, ism::export_cu_seqlens(row));
+      return write_arrays(os, ism::export_cu_seqlens(sequence));
   }
 }
 
 int run_export(const arguments& args) {
   const std::uint64_t max_bytes = args.number("--max-bytes", default_max_bytes);
-  const ism::layout row = layout_argument(args);
+  const ism::layout sequence = layout_argument(args);
   const ism::paradigm_kind kind = paradigm_argument(args);
   const format_info& format = format_argument(args.value("--format"));
   const dtype_choice dtype = dtype_argument(format, args.find("--dtype"));
@@ -328,7 +328,7 @@ int run_export(const arguments& args) {
   // Size everything from shapes alone, before any work.
   const ism::block_size block = block_argument(args);
   export_plan plan{&format, block,
-                   shapes_of(format, dtype.dtype, row, kind, block, pad_argument(args))};
+                   shapes_of(format, dtype.dtype, sequence, kind, block, pad_argument(args))};
   plan.bytes = plan.npz() ? ism::npz_bytes(plan.arrays)
                           : ism::npy_bytes(plan.arrays[0].array.shape, plan.arrays[0].array.dtype);
   if (plan.bytes > max_bytes)
@@ -347,7 +347,7 @@ int run_export(const arguments& args) {
                               "not write");
 
   atomic_file output(path);
-  output.write([&](std::ostream& os) { write_export(os, plan, row, kind); });
+  output.write([&](std::ostream& os) { write_export(os, plan, sequence, kind); });
 
   std::string contents;
   for (const ism::named_array& a : plan.arrays)

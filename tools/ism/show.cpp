@@ -15,15 +15,15 @@ namespace {
 constexpr ism::index_t text_max_tokens = 256;
 
 int run_show(const arguments& args) {
-  const ism::layout row = layout_argument(args);
+  const ism::layout sequence = layout_argument(args);
   const ism::paradigm_kind kind = paradigm_argument(args);
   const std::optional<std::string> svg_path = args.find("--svg");
   // Size limits and the output file come first: a huge layout must be refused
   // before its mask is built, and a failure must come before anything is printed.
   if (svg_path) {
-    check_svg_tokens(row.size());
-  } else if (row.size() > text_max_tokens) {
-    throw ism::argument_error("the layout has " + std::to_string(row.size()) +
+    check_svg_tokens(sequence.size());
+  } else if (sequence.size() > text_max_tokens) {
+    throw ism::argument_error("the layout has " + std::to_string(sequence.size()) +
                               " tokens; a text picture shows at most " +
                               std::to_string(text_max_tokens) +
                               " (draw it with --svg FILE, or write the mask with 'ism export')");
@@ -31,23 +31,23 @@ int run_show(const arguments& args) {
   std::optional<atomic_file> svg_file;
   if (svg_path) svg_file.emplace(*svg_path);
 
-  const ism::interval_mask mask = ism::make_interval_mask(row, kind);
+  const ism::interval_mask mask = ism::make_interval_mask(sequence, kind);
   const std::string_view name = ism::paradigm_name(kind);
   if (svg_file) {
-    const std::string svg = render_svg(row, mask, name);
+    const std::string svg = render_svg(sequence, mask, name);
     svg_file->write([&](std::ostream& os) { os << svg; });
   }
 
-  std::cout << name << " mask of " << row.size() << (row.size() == 1 ? " token: " : " tokens: ")
-            << ism::to_text(row) << '\n';
-  if (row.size() <= text_max_tokens) {
+  std::cout << name << " mask of " << sequence.size() << (sequence.size() == 1 ? " token: " : " tokens: ")
+            << ism::to_text(sequence) << '\n';
+  if (sequence.size() <= text_max_tokens) {
     std::cout << "'#' visible, '.' hidden; row = query, column = key\n\n";
-    ism::print_mask(std::cout, mask, row);
+    ism::print_mask(std::cout, mask, sequence);
   } else {
     std::cout << "(too large for a text picture)\n";
   }
   if (svg_path)
-    std::cout << (row.size() <= text_max_tokens ? "\n" : "") << "wrote " << *svg_path << '\n';
+    std::cout << (sequence.size() <= text_max_tokens ? "\n" : "") << "wrote " << *svg_path << '\n';
   return exit_ok;
 }
 

@@ -49,21 +49,21 @@ struct layout_counts {
   ism::index_t answer_segments = 0;
 };
 
-layout_counts count_segments(const ism::layout& row) {
+layout_counts count_segments(const ism::layout& sequence) {
   layout_counts counts;
-  for (const ism::segment_span& seg : row.segments())
+  for (const ism::segment_span& seg : sequence.segments())
     ++(ism::is_answer(seg.kind) ? counts.answer_segments : counts.context_segments);
   return counts;
 }
 
-void print_json(const ism::layout& row, const std::vector<paradigm_summary>& summaries) {
-  const layout_counts counts = count_segments(row);
+void print_json(const ism::layout& sequence, const std::vector<paradigm_summary>& summaries) {
+  const layout_counts counts = count_segments(sequence);
   std::ostream& os = std::cout;
   os << "{\n"
-     << "  \"layout\": " << json_string(ism::to_text(row)) << ",\n"
-     << "  \"tokens\": " << row.size() << ",\n"
-     << "  \"documents\": " << row.documents().size() << ",\n"
-     << "  \"segments\": " << row.segments().size() << ",\n"
+     << "  \"layout\": " << json_string(ism::to_text(sequence)) << ",\n"
+     << "  \"tokens\": " << sequence.size() << ",\n"
+     << "  \"documents\": " << sequence.documents().size() << ",\n"
+     << "  \"segments\": " << sequence.segments().size() << ",\n"
      << "  \"context_segments\": " << counts.context_segments << ",\n"
      << "  \"answer_segments\": " << counts.answer_segments << ",\n"
      << "  \"paradigms\": [";
@@ -71,8 +71,8 @@ void print_json(const ism::layout& row, const std::vector<paradigm_summary>& sum
     const paradigm_summary& s = summaries[i];
     os << (i > 0 ? "," : "") << "\n    {\n"
        << "      \"name\": " << json_string(ism::paradigm_name(s.kind)) << ",\n"
-       << "      \"density\": " << json_number(s.density.row.density()) << ",\n"
-       << "      \"visible_pairs\": " << s.density.row.visible_pairs << ",\n"
+       << "      \"density\": " << json_number(s.density.sequence.density()) << ",\n"
+       << "      \"visible_pairs\": " << s.density.sequence.visible_pairs << ",\n"
        << "      \"document_density\": [";
     for (std::size_t d = 0; d < s.density.documents.size(); ++d)
       os << (d > 0 ? ", " : "") << json_number(s.density.documents[d].density());
@@ -96,12 +96,12 @@ void print_json(const ism::layout& row, const std::vector<paradigm_summary>& sum
   os << "\n  ]\n}\n";
 }
 
-void print_text(const ism::layout& row, const std::vector<paradigm_summary>& summaries) {
-  const layout_counts counts = count_segments(row);
-  std::cout << "layout     " << ism::to_text(row) << '\n'
-            << "tokens     " << grouped(row.size()) << '\n'
-            << "documents  " << row.documents().size() << '\n'
-            << "segments   " << row.segments().size() << " (" << counts.context_segments
+void print_text(const ism::layout& sequence, const std::vector<paradigm_summary>& summaries) {
+  const layout_counts counts = count_segments(sequence);
+  std::cout << "layout     " << ism::to_text(sequence) << '\n'
+            << "tokens     " << grouped(sequence.size()) << '\n'
+            << "documents  " << sequence.documents().size() << '\n'
+            << "segments   " << sequence.segments().size() << " (" << counts.context_segments
             << " context, " << counts.answer_segments << " assistant)\n\n";
 
   table masks({{"paradigm"},
@@ -117,7 +117,7 @@ void print_text(const ism::layout& row, const std::vector<paradigm_summary>& sum
                   {"untrainable answers", align::right}});
   for (const paradigm_summary& s : summaries) {
     const std::string name(ism::paradigm_name(s.kind));
-    masks.row({name, percent(s.density.row.density()), grouped(s.density.row.visible_pairs),
+    masks.row({name, percent(s.density.sequence.density()), grouped(s.density.sequence.visible_pairs),
                grouped(s.labels.trainable_count()),
                grouped(static_cast<ism::index_t>(s.labels.leaking.size()))});
     training.row({name, std::string(scheme_text(s.training.scheme)), grouped(s.training.samples),
@@ -134,22 +134,22 @@ void print_text(const ism::layout& row, const std::vector<paradigm_summary>& sum
 
 int run_stats(const arguments& args) {
   const std::uint64_t max_tokens = args.number("--max-tokens", default_max_tokens);
-  const ism::layout row = layout_argument(args);
-  if (static_cast<std::uint64_t>(row.size()) > max_tokens)
-    throw ism::argument_error("the layout has " + std::to_string(row.size()) +
+  const ism::layout sequence = layout_argument(args);
+  if (static_cast<std::uint64_t>(sequence.size()) > max_tokens)
+    throw ism::argument_error("the layout has " + std::to_string(sequence.size()) +
                               " tokens, over the --max-tokens limit of " +
                               std::to_string(max_tokens) + "; raise --max-tokens to analyse it");
   std::vector<paradigm_summary> summaries;
   if (args.has("--paradigm")) {
-    summaries.push_back(summarize(row, paradigm_argument(args)));
+    summaries.push_back(summarize(sequence, paradigm_argument(args)));
   } else {
     for (const ism::paradigm_kind kind : ism::all_paradigms)
-      summaries.push_back(summarize(row, kind));
+      summaries.push_back(summarize(sequence, kind));
   }
   if (args.has("--json"))
-    print_json(row, summaries);
+    print_json(sequence, summaries);
   else
-    print_text(row, summaries);
+    print_text(sequence, summaries);
   return exit_ok;
 }
 

@@ -4,11 +4,11 @@
 
 namespace ism_cli {
 
-paradigm_summary summarize(const ism::layout& row, ism::paradigm_kind kind) {
-  ism::interval_mask mask = ism::make_interval_mask(row, kind);
-  ism::density_report density = ism::density(row, mask);
-  ism::label_report labels = ism::label_mask(row, mask);
-  ism::training_cost_report training = ism::training_cost(row, kind);
+paradigm_summary summarize(const ism::layout& sequence, ism::paradigm_kind kind) {
+  ism::interval_mask mask = ism::make_interval_mask(sequence, kind);
+  ism::density_report density = ism::density(sequence, mask);
+  ism::label_report labels = ism::classify_labels(sequence, mask);
+  ism::training_cost_report training = ism::training_cost(sequence, kind);
   return {kind, std::move(mask), std::move(density), std::move(labels), training};
 }
 

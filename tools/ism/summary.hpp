@@ -15,7 +15,7 @@ struct paradigm_summary {
   ism::training_cost_report training;
 };
 
-paradigm_summary summarize(const ism::layout& row, ism::paradigm_kind kind);
+paradigm_summary summarize(const ism::layout& sequence, ism::paradigm_kind kind);
 
 // "one pass" or "one sample per answer".
 std::string_view scheme_text(ism::training_scheme scheme);

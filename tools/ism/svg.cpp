@@ -126,9 +126,9 @@ void check_svg_tokens(ism::index_t tokens) {
                               std::to_string(svg_max_tokens));
 }
 
-std::string render_svg(const ism::layout& row, const ism::interval_mask& mask,
+std::string render_svg(const ism::layout& sequence, const ism::interval_mask& mask,
                        std::string_view paradigm_name) {
-  const ism::index_t n = row.size();
+  const ism::index_t n = sequence.size();
   check_svg_tokens(n);
   if (mask.size() != n)
     throw ism::argument_error("render_svg: the mask has " + std::to_string(mask.size()) +
@@ -142,7 +142,7 @@ std::string render_svg(const ism::layout& row, const ism::interval_mask& mask,
   const double left = band_left + band_size + band_gap;
   const std::string heading =
       std::string(paradigm_name) + " mask, " + std::to_string(n) + (n == 1 ? " token" : " tokens");
-  const std::string layout_text = ism::to_text(row);
+  const std::string layout_text = ism::to_text(sequence);
   constexpr double heading_size = 17;
   constexpr double subtitle_size = 12;
   const double width = std::max({left + grid + margin, margin + legend_width,
@@ -177,7 +177,7 @@ std::string render_svg(const ism::layout& row, const ism::interval_mask& mask,
   // Role bands and labels.
   constexpr double band_font = 10;
   constexpr double label_font = 11;
-  for (const ism::segment_span& seg : row.segments()) {
+  for (const ism::segment_span& seg : sequence.segments()) {
     const std::string_view colour = role_colour(seg.kind);
     const std::string_view name = ism::role_name(seg.kind);
     const double from = cell * static_cast<double>(seg.begin);
@@ -198,9 +198,9 @@ std::string render_svg(const ism::layout& row, const ism::interval_mask& mask,
 
   // Boundaries: thin between segments, thick between documents, both running
   // through the bands so a reader can follow them to the role names.
-  for (const ism::segment_span& seg : row.segments()) {
+  for (const ism::segment_span& seg : sequence.segments()) {
     if (seg.begin == 0) continue;
-    const bool document = row.documents()[seg.document].begin == seg.begin;
+    const bool document = sequence.documents()[seg.document].begin == seg.begin;
     const double at = cell * static_cast<double>(seg.begin);
     const std::string_view stroke = document ? document_stroke : segment_stroke;
     const double stroke_width = document ? document_stroke_width : segment_stroke_width;
@@ -229,13 +229,13 @@ std::string render_svg(const ism::layout& row, const ism::interval_mask& mask,
   swatch_item(visible_fill, "visible");
   swatch_item(hidden_fill, "hidden");
   line_item(segment_stroke, segment_stroke_width, "segment");
-  if (row.documents().size() > 1) line_item(document_stroke, document_stroke_width, "document");
+  if (sequence.documents().size() > 1) line_item(document_stroke, document_stroke_width, "document");
   svg.text(x, y + swatch - 1.5, "row = query, column = key", legend_font, "#666666");
   y += legend_row;
   x = margin;
   for (const ism::role r :
        {ism::role::system, ism::role::user, ism::role::tool, ism::role::assistant})
-    if (std::any_of(row.segments().begin(), row.segments().end(),
+    if (std::any_of(sequence.segments().begin(), sequence.segments().end(),
                     [&](const ism::segment_span& s) { return s.kind == r; }))
       swatch_item(role_colour(r), ism::role_name(r));
   const double height = y + swatch + margin;

@@ -19,7 +19,7 @@ void check_svg_tokens(ism::index_t tokens);
 
 // Throws ism::argument_error for a layout over svg_max_tokens or a mask of
 // another size.
-std::string render_svg(const ism::layout& row, const ism::interval_mask& mask,
+std::string render_svg(const ism::layout& sequence, const ism::interval_mask& mask,
                        std::string_view paradigm_name);
 
 }  // namespace ism_cli

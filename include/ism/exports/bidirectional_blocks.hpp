@@ -29,10 +29,10 @@ struct bidirectional_block {
 
 // In row order, O(segments). Throws unknown_paradigm_error for a kind value
 // that names no paradigm.
-inline std::vector<bidirectional_block> bidirectional_blocks(const layout& row,
+inline std::vector<bidirectional_block> bidirectional_blocks(const layout& sequence,
                                                              paradigm_kind kind) {
   std::vector<bidirectional_block> out;
-  const auto documents = row.documents();
+  const auto documents = sequence.documents();
   for (std::size_t d = 0; d < documents.size(); ++d) {
     const document_span& doc = documents[d];
     const auto document = static_cast<index_t>(d);
@@ -46,7 +46,7 @@ inline std::vector<bidirectional_block> bidirectional_blocks(const layout& row,
         break;
       case paradigm_kind::ism:
         for (index_t s = doc.first_segment; s < doc.end_segment; ++s) {
-          const segment_span& seg = row.segments()[static_cast<std::size_t>(s)];
+          const segment_span& seg = sequence.segments()[static_cast<std::size_t>(s)];
           if (is_context(seg.kind)) out.push_back({seg.begin, seg.end, document});
         }
         break;

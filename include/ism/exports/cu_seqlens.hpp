@@ -33,11 +33,11 @@ inline std::vector<named_array> cu_seqlens_shapes(index_t documents) {
 }
 
 // In O(documents). Positions fit int32 because a layout stays below 2^31 tokens.
-inline cu_seqlens_export export_cu_seqlens(const layout& row) {
+inline cu_seqlens_export export_cu_seqlens(const layout& sequence) {
   cu_seqlens_export out;
-  out.cu_seqlens.reserve(row.documents().size() + 1);
+  out.cu_seqlens.reserve(sequence.documents().size() + 1);
   out.cu_seqlens.push_back(0);
-  for (const document_span& doc : row.documents())
+  for (const document_span& doc : sequence.documents())
     out.cu_seqlens.push_back(static_cast<std::int32_t>(doc.end));
   return out;
 }

@@ -46,10 +46,10 @@ inline std::vector<named_array> flashinfer_shapes(index_t requests, index_t mask
 // The bytes of packed_mask, the sum over documents of ceil(L * L / 8), from the
 // layout alone in O(documents). Throws shape_error when they pass the int32
 // byte offsets of mask_indptr (a document of about 131,072 tokens does).
-inline index_t flashinfer_mask_bytes(const layout& row) {
+inline index_t flashinfer_mask_bytes(const layout& sequence) {
   // L < 2^31, so L * L and the sum of the squares stay below 2^62.
   index_t bytes = 0;
-  for (const document_span& doc : row.documents()) bytes += (doc.length() * doc.length() + 7) / 8;
+  for (const document_span& doc : sequence.documents()) bytes += (doc.length() * doc.length() + 7) / 8;
   if (bytes > std::numeric_limits<std::int32_t>::max())
     throw shape_error("flashinfer: the packed mask would be " + std::to_string(bytes) +
                       " bytes, past the int32 byte offsets of mask_indptr");
@@ -61,15 +61,15 @@ inline index_t flashinfer_mask_bytes(const layout& row) {
 // flashinfer_mask_bytes), argument_error for a row that sees a key outside its
 // document.
 template <interval_backed_mask M>
-flashinfer_export export_flashinfer(const M& m, const layout& row) requires sized_mask<M> {
-  if (m.size() != row.size())
+flashinfer_export export_flashinfer(const M& m, const layout& sequence) requires sized_mask<M> {
+  if (m.size() != sequence.size())
     throw shape_error("flashinfer: the mask has " + std::to_string(m.size()) +
-                      " rows but the layout has " + std::to_string(row.size()) + " tokens");
+                      " rows but the layout has " + std::to_string(sequence.size()) + " tokens");
   flashinfer_export out;
-  out.packed_mask.assign(static_cast<std::size_t>(flashinfer_mask_bytes(row)), 0);
+  out.packed_mask.assign(static_cast<std::size_t>(flashinfer_mask_bytes(sequence)), 0);
   out.mask_indptr.push_back(0);
   out.qo_indptr.push_back(0);
-  for (const document_span& doc : row.documents()) {
+  for (const document_span& doc : sequence.documents()) {
     const index_t first_byte = out.mask_indptr.back();
     for (index_t q = doc.begin; q < doc.end; ++q) {
       const row_interval r = m.interval(q);

@@ -94,7 +94,7 @@ void write_padded_lists(index_t rows, index_t width, List&& list, std::vector<st
 // 2^31 or more (block_size and seq_lengths are int32).
 inline flex_export export_flex(const block_mask& b) {
   constexpr index_t int32_max = std::numeric_limits<std::int32_t>::max();
-  const block_size size = b.blocks();
+  const block_size size = b.block_size();
   if (size.q > int32_max || size.k > int32_max)
     throw argument_error("flex: block size " + to_string(size) +
                          " does not fit FlexAttention's int32 block_size");

@@ -29,10 +29,10 @@ inline std::vector<named_array> hf_shapes(index_t tokens) {
 }
 
 // In O(N). Throws unknown_paradigm_error for a kind value that names no paradigm.
-inline hf_export export_hf(const layout& row, paradigm_kind kind) {
-  const std::vector<bidirectional_block> blocks = bidirectional_blocks(row, kind);
+inline hf_export export_hf(const layout& sequence, paradigm_kind kind) {
+  const std::vector<bidirectional_block> blocks = bidirectional_blocks(sequence, kind);
   hf_export out;
-  out.block_sequence_ids.assign(static_cast<std::size_t>(row.size()), -1);
+  out.block_sequence_ids.assign(static_cast<std::size_t>(sequence.size()), -1);
   for (std::size_t id = 0; id < blocks.size(); ++id)
     for (index_t t = blocks[id].begin; t < blocks[id].end; ++t)
       out.block_sequence_ids[static_cast<std::size_t>(t)] = static_cast<std::int64_t>(id);

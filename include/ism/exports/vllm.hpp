@@ -37,9 +37,9 @@ inline std::vector<named_array> vllm_shapes(index_t documents, index_t ranges_pe
 
 namespace detail {
 
-inline index_t most_blocks_per_document(const layout& row,
+inline index_t most_blocks_per_document(const layout& sequence,
                                         const std::vector<bidirectional_block>& blocks) {
-  std::vector<index_t> per_document(row.documents().size(), 0);
+  std::vector<index_t> per_document(sequence.documents().size(), 0);
   for (const bidirectional_block& b : blocks) ++per_document[static_cast<std::size_t>(b.document)];
   return std::max<index_t>(1, *std::max_element(per_document.begin(), per_document.end()));
 }
@@ -49,22 +49,22 @@ inline index_t most_blocks_per_document(const layout& row,
 // R for this layout and paradigm, in O(segments), to size the file before the
 // export is built. Throws unknown_paradigm_error for a kind value that names no
 // paradigm.
-inline index_t vllm_ranges_per_document(const layout& row, paradigm_kind kind) {
-  return detail::most_blocks_per_document(row, bidirectional_blocks(row, kind));
+inline index_t vllm_ranges_per_document(const layout& sequence, paradigm_kind kind) {
+  return detail::most_blocks_per_document(sequence, bidirectional_blocks(sequence, kind));
 }
 
 // In O(D x R). Throws unknown_paradigm_error for a kind value that names no
 // paradigm.
-inline vllm_export export_vllm(const layout& row, paradigm_kind kind) {
-  const std::vector<bidirectional_block> blocks = bidirectional_blocks(row, kind);
+inline vllm_export export_vllm(const layout& sequence, paradigm_kind kind) {
+  const std::vector<bidirectional_block> blocks = bidirectional_blocks(sequence, kind);
   vllm_export out;
-  out.documents = static_cast<index_t>(row.documents().size());
-  out.ranges_per_document = detail::most_blocks_per_document(row, blocks);
+  out.documents = static_cast<index_t>(sequence.documents().size());
+  out.ranges_per_document = detail::most_blocks_per_document(sequence, blocks);
   out.ranges.assign(static_cast<std::size_t>(out.documents * out.ranges_per_document * 2),
                     vllm_padding);
   std::vector<index_t> used(static_cast<std::size_t>(out.documents), 0);
   for (const bidirectional_block& b : blocks) {
-    const index_t d0 = row.documents()[static_cast<std::size_t>(b.document)].begin;
+    const index_t d0 = sequence.documents()[static_cast<std::size_t>(b.document)].begin;
     const index_t slot =
         b.document * out.ranges_per_document + used[static_cast<std::size_t>(b.document)]++;
     out.ranges[static_cast<std::size_t>(2 * slot)] = static_cast<std::int32_t>(b.begin - d0);

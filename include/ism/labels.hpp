@@ -22,12 +22,12 @@ struct label_report {
 };
 
 // Throws shape_error when m does not have one row per token of `row`.
-inline label_report label_mask(const layout& row, const interval_mask& m) {
-  detail::check_mask_fits(row, m, "label_mask");
-  label_report report{std::vector<bool>(static_cast<std::size_t>(row.size()), false), {}, 0};
-  for (const segment_span& seg : row.segments()) {
+inline label_report classify_labels(const layout& sequence, const interval_mask& m) {
+  detail::check_mask_fits(sequence, m, "classify_labels");
+  label_report report{std::vector<bool>(static_cast<std::size_t>(sequence.size()), false), {}, 0};
+  for (const segment_span& seg : sequence.segments()) {
     if (!is_answer(seg.kind)) continue;
-    const index_t document_begin = row.documents()[seg.document].begin;
+    const index_t document_begin = sequence.documents()[seg.document].begin;
     // Targets t in this segment are predicted from q = t - 1 in the same document.
     for (index_t q = std::max(seg.begin, document_begin + 1) - 1; q < seg.end - 1; ++q) {
       ++report.answer_targets;
