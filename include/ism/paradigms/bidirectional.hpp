@@ -8,7 +8,7 @@ inline namespace v0 {
 
 struct bidirectional {
   static constexpr std::string_view name = "bidirectional";
-  constexpr row_interval interval(const token_context& t) const noexcept {
+  ISM_HOST_DEVICE constexpr row_interval interval(const token_context& t) const noexcept {
     return {t.document.begin, t.document.end - 1};
   }
 };

@@ -12,7 +12,7 @@ inline namespace v0 {
 // Named `intermittent` because `ism::ism` would shadow the namespace inside it.
 struct intermittent {
   static constexpr std::string_view name = "ism";
-  constexpr row_interval interval(const token_context& t) const noexcept {
+  ISM_HOST_DEVICE constexpr row_interval interval(const token_context& t) const noexcept {
     return {t.document.begin, is_context(t.segment.kind) ? t.segment.end - 1 : t.position};
   }
 };

@@ -4,8 +4,6 @@
 // turn is added: prefix models cannot reuse their cache across turns.
 #pragma once
 
-#include <algorithm>
-
 #include "ism/paradigm.hpp"
 
 namespace ism {
@@ -15,8 +13,9 @@ struct prefix {
   static constexpr std::string_view name = "prefix";
   // Every turn is trained by its own sample, even where one pass would do.
   static constexpr training_scheme training = training_scheme::one_sample_per_answer;
-  constexpr row_interval interval(const token_context& t) const noexcept {
-    return {t.document.begin, std::max(t.position, t.document.trailing_answer_begin - 1)};
+  ISM_HOST_DEVICE constexpr row_interval interval(const token_context& t) const noexcept {
+    const index_t prefix_end = t.document.trailing_answer_begin - 1;  // the prefix's last token
+    return {t.document.begin, t.position > prefix_end ? t.position : prefix_end};
   }
 };
 
