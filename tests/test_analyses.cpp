@@ -51,7 +51,7 @@ ism::layout text(const char* s) {
   return ism::parse_layout(s);
 }
 
-// The analyses take a paradigm policy or a paradigm_kind, nothing else.
+// The analyses take a paradigm policy or an any_paradigm, nothing else.
 template <class P>
 concept costs_with = requires(const ism::layout& l, const P& p) {
   ism::training_cost(l, p);
@@ -60,8 +60,8 @@ template <class P>
 concept reuses_with = requires(const ism::layout& l, const P& p) {
   ism::reusable_prefix(l, l, p);
 };
-static_assert(costs_with<ism::prefix> && costs_with<ism::paradigm_kind> && !costs_with<int>);
-static_assert(reuses_with<ism::intermittent> && reuses_with<ism::paradigm_kind> &&
+static_assert(costs_with<ism::prefix> && costs_with<ism::any_paradigm> && !costs_with<int>);
+static_assert(reuses_with<ism::intermittent> && reuses_with<ism::any_paradigm> &&
               !reuses_with<double>);
 
 }  // namespace
@@ -73,7 +73,7 @@ TEST_CASE("analyses: classify_labels equals the oracle") {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
     random_layouts::for_each_paradigm(
-        [&](auto policy, std::string_view name, ism::paradigm_kind kind) {
+        [&](auto policy, std::string_view name, const ism::any_paradigm& kind) {
           CAPTURE(name);
           const oracle::labels want = oracle::label_mask(o, oracle::dense(name, o));
           CHECK(compare(ism::classify_labels(l, ism::make_interval_mask(l, policy)), want) == "");
@@ -88,7 +88,7 @@ TEST_CASE(
   random_layouts::for_random_layouts(21000, 1000, [](auto&, const oracle::declared_layout& d) {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
-    for (ism::paradigm_kind kind : {ism::paradigm_kind::ism, ism::paradigm_kind::causal}) {
+    for (const ism::any_paradigm& kind : {ism::paradigm_from_name("ism"), ism::paradigm_from_name("causal")}) {
       const ism::label_report labels = ism::classify_labels(l, ism::make_interval_mask(l, kind));
       CHECK(labels.leaking.empty());
       CHECK(labels.trainable_count() == labels.answer_targets);
@@ -150,7 +150,7 @@ TEST_CASE("analyses: reusable_prefix equals the oracle on random extensions") {
         CHECK_NOTHROW(ism::check_extends(a, b));
         const oracle::row oa = oracle::describe(da), ob = oracle::describe(db);
         random_layouts::for_each_paradigm(
-            [&](auto policy, std::string_view name, ism::paradigm_kind kind) {
+            [&](auto policy, std::string_view name, const ism::any_paradigm& kind) {
               CAPTURE(name);
               const index_t want =
                   oracle::reusable_prefix(oracle::dense(name, oa), oracle::dense(name, ob));
@@ -251,7 +251,7 @@ TEST_CASE("analyses: check_extends errors") {
   SUBCASE("reusable_prefix checks too") {
     CHECK_THROWS_AS(ism::reusable_prefix<ism::intermittent>(a, text("user:2")), ism::layout_error);
     CHECK_THROWS_AS(
-        ism::reusable_prefix(a, text("user:3,assistant:3,user:1"), ism::paradigm_kind::causal),
+        ism::reusable_prefix(a, text("user:3,assistant:3,user:1"), ism::paradigm_from_name("causal")),
         ism::layout_error);
   }
 }
@@ -323,7 +323,7 @@ TEST_CASE("analyses: density equals the oracle, per row and per document") {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
     random_layouts::for_each_paradigm([&](auto policy, std::string_view name,
-                                          ism::paradigm_kind kind) {
+                                          const ism::any_paradigm& kind) {
       CAPTURE(name);
       const oracle::density_counts want = oracle::density(o, oracle::dense(name, o));
       const ism::density_report got = ism::density(l, ism::make_interval_mask(l, policy));
@@ -363,20 +363,20 @@ TEST_CASE("analyses: training_cost equals the oracle") {
   random_layouts::for_random_layouts(25000, 1000, [](auto&, const oracle::declared_layout& d) {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
-    random_layouts::for_each_paradigm([&](auto policy, std::string_view name, ism::paradigm_kind) {
+    random_layouts::for_each_paradigm([&](auto policy, std::string_view name, const ism::any_paradigm&) {
       CAPTURE(name);
       CHECK(compare(ism::training_cost(l, policy), oracle::training_cost(name, o)) == "");
     });
   });
 }
 
-TEST_CASE("analyses: training_cost through paradigm_kind matches the policy type") {
-  // training_cost(row, kind) compiles (make_interval_mask has a paradigm_kind
-  // overload), so it must not quietly disagree with training_cost(row, policy)
-  // or with SPEC section 5 (prefix: one sample per assistant segment).
+TEST_CASE("analyses: training_cost through any_paradigm matches the policy type") {
+  // training_cost(sequence, any_paradigm) must not quietly disagree with
+  // training_cost(sequence, policy) or with docs/semantics.md#training-cost
+  // (prefix: one sample per assistant segment).
   const ism::layout two_documents = text("user:2,assistant:2 | user:3,assistant:1");
   const ism::training_cost_report by_kind =
-      ism::training_cost(two_documents, ism::paradigm_kind::prefix);
+      ism::training_cost(two_documents, ism::paradigm_from_name("prefix"));
   CHECK(by_kind.scheme == ism::training_scheme::one_sample_per_answer);
   CHECK(by_kind.samples == 2);
   std::string failures;
@@ -384,7 +384,7 @@ TEST_CASE("analyses: training_cost through paradigm_kind matches the policy type
   random_layouts::for_random_layouts(26000, 300, [&](auto&, const oracle::declared_layout& d) {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
-    random_layouts::for_each_paradigm([&](auto, std::string_view name, ism::paradigm_kind kind) {
+    random_layouts::for_each_paradigm([&](auto, std::string_view name, const ism::any_paradigm& kind) {
       const std::string why = compare(ism::training_cost(l, kind), oracle::training_cost(name, o));
       if (why.empty()) return;
       if (++failed <= 3)

@@ -139,35 +139,85 @@ struct sees_nothing {
 
 }  // namespace
 
-TEST_CASE("paradigms: names and paradigm_kind") {
-  CHECK(ism::all_paradigms.size() == 4);
+TEST_CASE("paradigms: the registry holds the built-ins by name") {
+  std::vector<std::string> names;
+  for (const ism::any_paradigm& p : ism::paradigms().all()) names.emplace_back(p.name());
+  CHECK(names == std::vector<std::string>{"causal", "prefix", "ism", "bidirectional"});
   for (std::string_view name : {"causal", "prefix", "ism", "bidirectional"}) {
     CAPTURE(name);
-    CHECK(ism::paradigm_name(ism::paradigm_from_name(name)) == name);
+    CHECK(ism::paradigm_from_name(name).name() == name);
   }
-  CHECK(ism::paradigm_from_name("ism") == ism::paradigm_kind::ism);
-  CHECK(ism::paradigm_name(ism::paradigm_kind::bidirectional) == "bidirectional");
-  for (ism::paradigm_kind kind : ism::all_paradigms)
-    CHECK(ism::visit_paradigm(kind, [](auto p) { return std::string(decltype(p)::name); }) ==
-          ism::paradigm_name(kind));
+  CHECK(ism::paradigm_from_name("ism").target<ism::intermittent>() != nullptr);
+  CHECK(ism::paradigm_from_name("ism").target<ism::causal>() == nullptr);
+  CHECK(ism::paradigm_from_name("ism") == ism::any_paradigm(ism::intermittent{}));
 }
 
-TEST_CASE("paradigms: unknown names and out-of-range kinds") {
-  for (std::string_view name : {"", "ISM", "intermittent", "causal ", "prefix-lm", "bi"}) {
+TEST_CASE("paradigms: unknown names list what is accepted") {
+  for (std::string_view name : {"", "ISM", "intermittent", "causal ", "prefix-lm", "bi", "ism:"}) {
     CAPTURE(name);
     CHECK_THROWS_AS(ism::paradigm_from_name(name), ism::unknown_paradigm_error);
   }
-  CHECK_THROWS_WITH(ism::paradigm_from_name("foo"), doctest::Contains("unknown paradigm 'foo'"));
   CHECK_THROWS_WITH(ism::paradigm_from_name("foo"),
-                    doctest::Contains("causal, prefix, ism or bidirectional"));
-  const auto bad = static_cast<ism::paradigm_kind>(7);
-  CHECK_THROWS_AS(ism::paradigm_name(bad), ism::unknown_paradigm_error);
-  CHECK_THROWS_WITH(ism::paradigm_name(bad), doctest::Contains("7"));
-  const ism::layout l = ism::layout_builder{}.user(2).assistant(2).build();
-  CHECK_THROWS_AS(ism::make_interval_mask(l, bad), ism::unknown_paradigm_error);
-  CHECK_THROWS_AS(ism::make_interval_mask(l, static_cast<ism::paradigm_kind>(-1)),
-                  ism::unknown_paradigm_error);
+                    "unknown paradigm 'foo'; expected causal, prefix, ism, bidirectional or "
+                    "bidirectional-roles:ROLE[,ROLE...]");
   static_assert(std::is_base_of_v<std::invalid_argument, ism::unknown_paradigm_error>);
+  static_assert(std::is_base_of_v<ism::error, ism::unknown_paradigm_error>);
+}
+
+TEST_CASE("paradigms: bidirectional-roles is ISM for the context roles, and reads any role set") {
+  CHECK(ism::paradigm_from_name("bidirectional-roles:system,user,tool").name() ==
+        "bidirectional-roles:system,user,tool");
+  CHECK(ism::paradigm_from_name("bidirectional-roles:t,s").name() ==
+        "bidirectional-roles:system,tool");
+  random_layouts::for_random_layouts(4600, 300, [](auto&, const oracle::declared_layout& d) {
+    const ism::layout l(d);
+    CHECK(ism::paradigm_from_name("bidirectional-roles:user,system,tool").intervals(l) ==
+          ism::make_interval_mask<ism::intermittent>(l));
+    // Only tool results bidirectional, straight from the definition.
+    const ism::interval_mask tools = ism::paradigm_from_name("bidirectional-roles:tool").intervals(l);
+    const oracle::row o = oracle::describe(d);
+    for (index_t q = 0; q < o.size(); ++q) {
+      const oracle::token& t = o.tokens[static_cast<std::size_t>(q)];
+      CHECK(tools.lo()[q] == t.doc_begin);
+      CHECK(tools.hi()[q] == (t.kind == ism::role::tool ? t.seg_end - 1 : q));
+    }
+  });
+  for (const char* bad : {"bidirectional-roles:", "bidirectional-roles:users",
+                          "bidirectional-roles:tool,tool", "bidirectional-roles:tool,"}) {
+    CAPTURE(bad);
+    CHECK_THROWS_AS(ism::paradigm_from_name(bad), ism::unknown_paradigm_error);
+  }
+  CHECK_THROWS_WITH(ism::paradigm_from_name("bidirectional-roles:tool,users"),
+                    doctest::Contains("'users' is not a role"));
+  CHECK_THROWS_WITH(ism::paradigm_from_name("bidirectional-roles:u,user"),
+                    doctest::Contains("role 'user' is listed twice"));
+}
+
+namespace {
+
+struct tool_only {
+  static constexpr std::string_view name = "tool-only";
+  ism::row_interval interval(const ism::token_context& t) const {
+    return {t.document.begin, t.segment.kind == ism::role::tool ? t.segment.end - 1 : t.position};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("paradigms: a user's paradigm added to a registry is found by name") {
+  ism::paradigm_registry registry;
+  registry.add(tool_only{});
+  registry.add(ism::causal{}, "left-to-right");
+  CHECK(registry.find("tool-only").name() == "tool-only");
+  CHECK(registry.find("left-to-right").target<ism::causal>() != nullptr);
+  CHECK_THROWS_WITH(registry.add(tool_only{}), "paradigm name 'tool-only' is taken");
+  CHECK_THROWS_WITH(registry.add(ism::causal{}, "a b"),
+                    "paradigm name 'a b' must be letters, digits, '-', '_' or '.'");
+  CHECK_THROWS_WITH(registry.find("ism"),
+                    "unknown paradigm 'ism'; expected tool-only or left-to-right");
+  const ism::layout l = ism::parse_layout("user:2, tool:3, assistant:2");
+  CHECK(registry.find("tool-only").intervals(l) ==
+        ism::paradigm_from_name("bidirectional-roles:tool").intervals(l));
 }
 
 TEST_CASE("paradigms: interval masks equal the oracle on random layouts") {
@@ -175,7 +225,7 @@ TEST_CASE("paradigms: interval masks equal the oracle on random layouts") {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
     random_layouts::for_each_paradigm(
-        [&](auto policy, std::string_view name, ism::paradigm_kind kind) {
+        [&](auto policy, std::string_view name, const ism::any_paradigm& kind) {
           CAPTURE(name);
           const ism::interval_mask by_type = ism::make_interval_mask(l, policy);
           const ism::interval_mask by_kind = ism::make_interval_mask(l, kind);
@@ -191,7 +241,7 @@ TEST_CASE("paradigms: every key column is one interval of rows (SPEC section 3)"
   random_layouts::for_random_layouts(5000, 1000, [](auto&, const oracle::declared_layout& d) {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
-    random_layouts::for_each_paradigm([&](auto policy, std::string_view name, ism::paradigm_kind) {
+    random_layouts::for_each_paradigm([&](auto policy, std::string_view name, const ism::any_paradigm&) {
       CAPTURE(name);
       const ism::interval_mask m = ism::make_interval_mask(l, policy);
       std::string broken;
@@ -222,7 +272,7 @@ TEST_CASE("paradigms: ism and causal never look past the token's own segment") {
   // Why the KV cache survives a new turn: f(j) < s1 for every token j.
   random_layouts::for_random_layouts(6000, 1000, [](auto&, const oracle::declared_layout& d) {
     const ism::layout l(d);
-    for (ism::paradigm_kind kind : {ism::paradigm_kind::ism, ism::paradigm_kind::causal}) {
+    for (const ism::any_paradigm& kind : {ism::paradigm_from_name("ism"), ism::paradigm_from_name("causal")}) {
       const ism::interval_mask m = ism::make_interval_mask(l, kind);
       for (const ism::segment_span& s : l.segments())
         for (index_t q = s.begin; q < s.end; ++q) CHECK(m.hi()[q] < s.end);

@@ -54,6 +54,24 @@ concept states_training_scheme = requires {
   { P::training } -> std::convertible_to<training_scheme>;
 };
 
+// What one training sample costs: a document cut at the end of one of its
+// answer segments (docs/semantics.md#training-cost).
+struct sample_cost {
+  index_t attention_pairs;
+  bool trains_last_answer;  // every target of the sample's last segment is trainable
+};
+
+// A paradigm that trains one sample per answer may state each sample's cost in
+// closed form with `static sample_cost training_sample(const document_span& cut,
+// const segment_span& last)`, where `cut` is the sample in its own positions
+// [0, L) and `last` its final (answer) segment. training_cost then costs
+// O(segments); without it every sample's intervals are built, O(sum of the
+// sample lengths).
+template <class P>
+concept states_sample_cost = requires(const document_span& cut, const segment_span& last) {
+  { P::training_sample(cut, last) } -> std::same_as<sample_cost>;
+};
+
 // A paradigm is default-constructible (so it can be named as a tag type), has a
 // name and maps a token to the interval it sees. The interval must stay inside
 // the token's document; make_interval_mask checks that.

@@ -9,7 +9,7 @@
 
 #include "ism/interval_mask.hpp"
 #include "ism/layout.hpp"
-#include "ism/paradigms.hpp"
+#include "ism/paradigm.hpp"
 #include "ism/segment_function.hpp"
 
 namespace ism {
@@ -66,11 +66,6 @@ template <paradigm P>
 index_t reusable_prefix(const layout& a, const layout& b, const P& policy = P{}) {
   check_extends(a, b);
   return reusable_prefix(make_interval_mask(a, policy), make_interval_mask(b, policy));
-}
-
-// The paradigm chosen at run time.
-inline index_t reusable_prefix(const layout& a, const layout& b, paradigm_kind kind) {
-  return visit_paradigm(kind, [&](auto policy) { return reusable_prefix(a, b, policy); });
 }
 
 }  // namespace v0
