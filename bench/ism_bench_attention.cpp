@@ -123,7 +123,7 @@ void set_counters(benchmark::State& state, index_t n, index_t dim, index_t visib
 }
 
 template <class T>
-void attention(benchmark::State& state, ism::paradigm_kind kind, index_t n, index_t dim) {
+void attention(benchmark::State& state, const ism::any_paradigm& kind, index_t n, index_t dim) {
   const ism::interval_mask m = ism::make_interval_mask(multi_turn_layout(n), kind);
   const ism::block_mask blocks = ism::make_block_mask(m, ism::whole(n), ism::attention_block_size);
   const inputs<T> in(n, dim);
@@ -173,7 +173,7 @@ void gemm_baseline(benchmark::State& state, index_t n, index_t dim) {
   set_counters(state, n, dim, n * n, n * n);
 }
 
-void dense_mask_baseline(benchmark::State& state, ism::paradigm_kind kind, index_t n, index_t dim) {
+void dense_mask_baseline(benchmark::State& state, const ism::any_paradigm& kind, index_t n, index_t dim) {
   const ism::interval_mask m = ism::make_interval_mask(multi_turn_layout(n), kind);
   const ism::dense_bool_mask dense = ism::dense_mask(m);  // (n, n)
   const inputs<float> in(n, dim);
@@ -225,8 +225,8 @@ void register_shape(index_t n, index_t dim) {
   };
   timed(benchmark::RegisterBenchmark(("gemm_baseline/" + shape_name(n, dim)).c_str(), gemm_baseline,
                                      n, dim));
-  for (const ism::paradigm_kind kind : ism::all_paradigms) {
-    const std::string paradigm(ism::paradigm_name(kind));
+  for (const ism::any_paradigm& kind : ism::paradigms().all()) {
+    const std::string paradigm(kind.name());
     timed(benchmark::RegisterBenchmark(("attention/" + paradigm + "/" + shape_name(n, dim)).c_str(),
                                        attention<float>, kind, n, dim));
     timed(benchmark::RegisterBenchmark(

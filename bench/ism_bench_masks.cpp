@@ -71,7 +71,7 @@ void set_block_counters(benchmark::State& state, const ism::block_mask& blocks) 
   state.counters["tiles/s"] = Counter(tiles, Counter::kIsIterationInvariantRate);
 }
 
-void build_block_mask(benchmark::State& state, ism::paradigm_kind kind, index_t tokens) {
+void build_block_mask(benchmark::State& state, const ism::any_paradigm& kind, index_t tokens) {
   const ism::interval_mask intervals = ism::make_interval_mask(packed_conversations(tokens), kind);
   for (auto _ : state) {
     ism::block_mask blocks = ism::make_block_mask(intervals, tile);
@@ -81,7 +81,7 @@ void build_block_mask(benchmark::State& state, ism::paradigm_kind kind, index_t 
 }
 
 // The whole cost from a layout: the interval mask is rebuilt every iteration.
-void build_block_mask_from_layout(benchmark::State& state, ism::paradigm_kind kind,
+void build_block_mask_from_layout(benchmark::State& state, const ism::any_paradigm& kind,
                                   index_t tokens) {
   const ism::layout row = packed_conversations(tokens);
   for (auto _ : state) {
@@ -114,7 +114,7 @@ std::vector<ism::block_class> classify_every_pair(const ism::interval_mask& m) {
   return classes;
 }
 
-void every_pair_baseline(benchmark::State& state, ism::paradigm_kind kind, index_t tokens) {
+void every_pair_baseline(benchmark::State& state, const ism::any_paradigm& kind, index_t tokens) {
   const ism::interval_mask intervals = ism::make_interval_mask(packed_conversations(tokens), kind);
   std::vector<ism::block_class> classes;
   for (auto _ : state) {
@@ -137,7 +137,7 @@ void every_pair_baseline(benchmark::State& state, ism::paradigm_kind kind, index
 constexpr std::size_t row_block_bytes = std::size_t{8} << 20;
 
 template <class T>
-void fill_row_block(benchmark::State& state, ism::paradigm_kind kind, index_t tokens) {
+void fill_row_block(benchmark::State& state, const ism::any_paradigm& kind, index_t tokens) {
   const ism::interval_mask intervals = ism::make_interval_mask(packed_conversations(tokens), kind);
   const auto rows =
       static_cast<index_t>(row_block_bytes / (sizeof(T) * static_cast<std::size_t>(tokens)));
@@ -169,8 +169,8 @@ void memset_baseline(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(row_block_bytes));
 }
 
-std::string name(const char* benchmark, ism::paradigm_kind kind, index_t tokens) {
-  return std::string(benchmark) + "/" + std::string(ism::paradigm_name(kind)) +
+std::string name(const char* benchmark, const ism::any_paradigm& kind, index_t tokens) {
+  return std::string(benchmark) + "/" + std::string(kind.name()) +
          "/tokens:" + std::to_string(tokens);
 }
 
@@ -181,7 +181,7 @@ constexpr index_t every_pair_max_tokens = 32768;
 constexpr index_t dense_sizes[] = {4096, 32768, 1048576};
 
 void register_benchmarks() {
-  for (const ism::paradigm_kind kind : ism::all_paradigms) {
+  for (const ism::any_paradigm& kind : ism::paradigms().all()) {
     for (const index_t n : block_mask_sizes) {
       benchmark::RegisterBenchmark(name("BM_block_mask", kind, n).c_str(), build_block_mask, kind,
                                    n)
@@ -191,7 +191,7 @@ void register_benchmarks() {
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  for (const ism::paradigm_kind kind : ism::all_paradigms) {
+  for (const ism::any_paradigm& kind : ism::paradigms().all()) {
     for (const index_t n : block_mask_sizes) {
       if (n > every_pair_max_tokens) break;
       benchmark::RegisterBenchmark(name("BM_block_mask_every_pair", kind, n).c_str(),
@@ -199,7 +199,7 @@ void register_benchmarks() {
           ->Unit(benchmark::kMillisecond);
     }
   }
-  for (const ism::paradigm_kind kind : {ism::paradigm_kind::causal, ism::paradigm_kind::ism}) {
+  for (const ism::any_paradigm& kind : {ism::paradigm_from_name("causal"), ism::paradigm_from_name("ism")}) {
     for (const index_t n : dense_sizes) {
       benchmark::RegisterBenchmark(name("BM_dense_mask/bool", kind, n).c_str(),
                                    fill_row_block<bool>, kind, n)

@@ -270,10 +270,10 @@ void for_random_layouts(std::uint64_t base, int count, Body&& body) {
 // Calls f(policy, oracle_name, kind) for each built-in paradigm.
 template <class F>
 void for_each_paradigm(F&& f) {
-  f(ism::causal{}, "causal", ism::paradigm_kind::causal);
-  f(ism::prefix{}, "prefix", ism::paradigm_kind::prefix);
-  f(ism::intermittent{}, "ism", ism::paradigm_kind::ism);
-  f(ism::bidirectional{}, "bidirectional", ism::paradigm_kind::bidirectional);
+  f(ism::causal{}, "causal", ism::paradigm_from_name("causal"));
+  f(ism::prefix{}, "prefix", ism::paradigm_from_name("prefix"));
+  f(ism::intermittent{}, "ism", ism::paradigm_from_name("ism"));
+  f(ism::bidirectional{}, "bidirectional", ism::paradigm_from_name("bidirectional"));
 }
 
 }  // namespace random_layouts

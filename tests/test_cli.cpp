@@ -785,6 +785,27 @@ TEST_CASE("cli: stats --max-tokens refuses larger layouts before any work") {
   CHECK(contains(run(s, {"stats", "--help"}).out, "16 bytes a token"));
 }
 
+TEST_CASE("cli: export bounds its memory, not only its file, before any work") {
+  scratch s;
+  // A 2 KB flex file whose mask alone would take 1.6 GB: refused from the
+  // layout, under a 1 GiB cap that a regression would run into.
+  const result r = run(s,
+                       {"export", "--layout", "user:100000000", "--paradigm", "ism", "--format",
+                        "flex", "--block", "2147483647", "-o", (s.out / "m.npz").string()},
+                       memory_cap);
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "ism: error: the export would hold about 3200000088 bytes (3.0 GiB) of memory, over the "
+        "--max-memory limit of 2147483648 bytes (2.0 GiB); raise --max-memory\n");
+  CHECK(s.files().empty());
+  const result lowered = run(s, {"export", "--layout", "user:1000", "--paradigm", "ism", "--format",
+                                 "intervals", "--max-memory", "1000", "-o",
+                                 (s.out / "m.npz").string()});
+  CHECK(lowered.code == 2);
+  CHECK(contains(lowered.err, "over the --max-memory limit of 1000 bytes"));
+  CHECK(s.files().empty());
+}
+
 TEST_CASE("cli: export refuses intervals over the ZIP size limit before any work") {
   scratch s;
   // lo and hi of 300 million int64 each: 4.8 GB, over the 4 GiB of a ZIP
@@ -793,7 +814,8 @@ TEST_CASE("cli: export refuses intervals over the ZIP size limit before any work
   const result r =
       run(s,
           {"export", "--layout", "user:300000000", "--paradigm", "ism", "--format", "intervals",
-           "--max-bytes", "100000000000", "-o", (s.out / "mask.npz").string()},
+           "--max-bytes", "100000000000", "--max-memory", "100000000000", "-o",
+           (s.out / "mask.npz").string()},
           memory_cap);
   const auto elapsed = std::chrono::steady_clock::now() - start;
   CHECK(r.code == 2);

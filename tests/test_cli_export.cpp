@@ -137,7 +137,8 @@ TEST_CASE("cli export: cu_seqlens, hf and vllm reproduce the paradigm with causa
         const index_t n = r.size();
         const auto documents = static_cast<index_t>(r.documents.size());
         const std::vector<std::int32_t> cu = values<std::int32_t>(
-            export_arrays(s, text, paradigm, "cu_seqlens", {}, false, "cu_seqlens")["cu_seqlens"],
+            // cu_seqlens holds the documents alone: causal's export has them for every paradigm.
+            export_arrays(s, text, "causal", "cu_seqlens", {}, false, "cu_seqlens")["cu_seqlens"],
             "<i4", {documents + 1});
         REQUIRE(cu.size() == static_cast<std::size_t>(documents + 1));
         CHECK(cu.back() == n);
@@ -349,12 +350,16 @@ TEST_CASE("cli export: options a format does not take, bad values and size limit
       {call("llamacpp", {"--dtype", "bfloat16"}),
        "--dtype 'bfloat16' does not apply to format llamacpp; expected float16 or float32", false},
       {call("flex", {"--dtype", "float16"}),
-       "--dtype 'float16' does not apply to format flex; expected int32", false},
+       "--dtype does not apply to format flex, whose arrays have fixed dtypes", false},
+      {call("cu_seqlens", {}),
+       "cu_seqlens cannot express this mask: row 0 is not causal and row 0 does not see its "
+       "whole document",
+       false},
       {call("flashinfer", {"--dtype", "uint8"}),
        "--dtype does not apply to format flashinfer, whose arrays have fixed dtypes", false},
       {call("sparse", {}),
-       "unknown format 'sparse'; expected one of dense, additive, intervals, flex, flashinfer, "
-       "flashmask, hf, vllm, llamacpp, cu_seqlens",
+       "unknown format 'sparse'; expected dense, additive, intervals, flex, flashinfer, "
+       "flashmask, hf, vllm, llamacpp or cu_seqlens",
        false},
       // A document of 131,072 tokens packs 2^31 bytes, past int32 offsets.
       {{"export", "--layout", "user:131072", "--paradigm", "ism", "--format", "flashinfer",
@@ -380,7 +385,9 @@ TEST_CASE("cli export: --max-bytes is checked for every format before any work")
   for (const std::string format :
        {"flex", "flashinfer", "flashmask", "hf", "vllm", "llamacpp", "cu_seqlens"}) {
     CAPTURE(format);
-    std::vector<std::string> args{"export",   "--layout", layout, "--paradigm", "ism",
+    // cu_seqlens cannot hold ism: it takes the causal mask of the same documents.
+    const std::string paradigm = format == "cu_seqlens" ? "causal" : "ism";
+    std::vector<std::string> args{"export",   "--layout", layout, "--paradigm", paradigm,
                                   "--format", format,     "-o",   file.string()};
     const result fits = run(s, args);
     REQUIRE(fits.code == 0);

@@ -88,7 +88,7 @@ TEST_CASE("composition: and_masks with a sliding window equals the oracle AND th
         const index_t w = random_layouts::uniform(rng, 1, 8);
         CAPTURE(w);
         random_layouts::for_each_paradigm(
-            [&](auto policy, std::string_view name, ism::paradigm_kind) {
+            [&](auto policy, std::string_view name, const ism::any_paradigm&) {
               CAPTURE(name);
               const ism::interval_mask m = ism::make_interval_mask(l, policy);
               const auto both = ism::and_masks(m, ism::sliding_window(w));
@@ -129,7 +129,7 @@ TEST_CASE("composition: or_masks with a lambda") {
         // A "global token" pattern: every stride-th key is seen by everyone.
         const auto global = [stride](index_t, index_t k) { return k % stride == 0; };
         random_layouts::for_each_paradigm(
-            [&](auto policy, std::string_view name, ism::paradigm_kind) {
+            [&](auto policy, std::string_view name, const ism::any_paradigm&) {
               CAPTURE(name);
               const auto either = ism::or_masks(ism::make_interval_mask(l, policy), global);
               const oracle::mask om = oracle::mask_of(name, o);

@@ -65,7 +65,7 @@ TEST_CASE("dense_mask: whole rows and random chunks equal the oracle") {
         const oracle::row o = oracle::describe(d);
         const index_t n = o.size();
         random_layouts::for_each_paradigm([&](auto policy, std::string_view name,
-                                              ism::paradigm_kind kind) {
+                                              const ism::any_paradigm& kind) {
           CAPTURE(name);
           const ism::interval_mask m = ism::make_interval_mask(l, policy);
           const oracle::mask om = oracle::mask_of(name, o);
@@ -99,7 +99,7 @@ TEST_CASE_TEMPLATE("additive_mask: 0 where visible, -inf where hidden", T, float
         const oracle::row o = oracle::describe(d);
         const index_t n = o.size();
         random_layouts::for_each_paradigm(
-            [&](auto policy, std::string_view name, ism::paradigm_kind) {
+            [&](auto policy, std::string_view name, const ism::any_paradigm&) {
               CAPTURE(name);
               const ism::interval_mask m = ism::make_interval_mask(l, policy);
               const oracle::mask om = oracle::mask_of(name, o);
@@ -137,7 +137,7 @@ TEST_CASE("fill_dense_mask: a caller buffer with row_stride > cols keeps its pad
         const ism::layout l(d);
         const oracle::row o = oracle::describe(d);
         random_layouts::for_each_paradigm(
-            [&](auto policy, std::string_view name, ism::paradigm_kind) {
+            [&](auto policy, std::string_view name, const ism::any_paradigm&) {
               CAPTURE(name);
               const ism::interval_mask m = ism::make_interval_mask(l, policy);
               const oracle::mask om = oracle::mask_of(name, o);

@@ -272,7 +272,7 @@ TEST_CASE("exports: intervals, flashmask and flashinfer decode to the oracle") {
         const ism::layout row(d);
         const oracle::row r = oracle::describe(d);
         const index_t n = row.size();
-        random_layouts::for_each_paradigm([&](auto, const char* name, ism::paradigm_kind kind) {
+        random_layouts::for_each_paradigm([&](auto, const char* name, const ism::any_paradigm& kind) {
           CAPTURE(name);
           const oracle::mask expected = oracle::mask_of(name, r);
           const ism::interval_mask m = ism::make_interval_mask(row, kind);
@@ -323,11 +323,11 @@ TEST_CASE("exports: cu_seqlens, hf and vllm reproduce each paradigm with causal 
         CHECK(first_mismatch(oracle::mask_of("bidirectional", r), n,
                              varlen_decoder{document, false}) == "");
 
-        random_layouts::for_each_paradigm([&](auto, const char* name, ism::paradigm_kind kind) {
+        random_layouts::for_each_paradigm([&](auto, const char* name, const ism::any_paradigm& kind) {
           CAPTURE(name);
           const oracle::mask expected = oracle::mask_of(name, r);
 
-          const ism::hf_export hf = ism::export_hf(row, kind);
+          const ism::hf_export hf = ism::export_hf(row, ism::make_interval_mask(row, kind));
           REQUIRE(hf.block_sequence_ids.size() == static_cast<std::size_t>(n));
           CHECK(first_mismatch(expected, n, hf_decoder{document, hf.block_sequence_ids}) == "");
           // Ids are unique per block: 0, 1, 2, ... in row order, never shared across documents.
@@ -342,9 +342,9 @@ TEST_CASE("exports: cu_seqlens, hf and vllm reproduce each paradigm with causal 
             CHECK(id == next_id++);
           }
 
-          const ism::vllm_export v = ism::export_vllm(row, kind);
+          const ism::vllm_export v = ism::export_vllm(row, ism::make_interval_mask(row, kind));
           CHECK(v.documents == static_cast<index_t>(r.documents.size()));
-          CHECK(v.ranges_per_document == ism::vllm_ranges_per_document(row, kind));
+          CHECK(v.ranges_per_document == ism::detail::most_blocks_per_document(row, ism::bidirectional_blocks(row, ism::make_interval_mask(row, kind), "vllm")));
           CHECK(v.ranges_per_document >= 1);
           REQUIRE(v.ranges.size() ==
                   static_cast<std::size_t>(v.documents * v.ranges_per_document * 2));
@@ -377,7 +377,7 @@ TEST_CASE("exports: llamacpp decodes to the oracle on chunks, padded and not, in
       [](std::mt19937_64& rng, const auto& d) {
         const ism::layout row(d);
         const oracle::row r = oracle::describe(d);
-        random_layouts::for_each_paradigm([&](auto, const char* name, ism::paradigm_kind kind) {
+        random_layouts::for_each_paradigm([&](auto, const char* name, const ism::any_paradigm& kind) {
           CAPTURE(name);
           const oracle::mask expected = oracle::mask_of(name, r);
           const ism::interval_mask m = ism::make_interval_mask(row, kind);
@@ -412,7 +412,7 @@ TEST_CASE("exports: flex lists exactly the partial and full tiles, on chunks and
       [](std::mt19937_64& rng, const auto& d) {
         const ism::layout row(d);
         const oracle::row r = oracle::describe(d);
-        random_layouts::for_each_paradigm([&](auto, const char* name, ism::paradigm_kind kind) {
+        random_layouts::for_each_paradigm([&](auto, const char* name, const ism::any_paradigm& kind) {
           CAPTURE(name);
           const oracle::mask expected = oracle::mask_of(name, r);
           const ism::interval_mask m = ism::make_interval_mask(row, kind);
@@ -429,8 +429,8 @@ TEST_CASE("exports: flex lists exactly the partial and full tiles, on chunks and
 TEST_CASE("exports: each shapes function announces the exact file size and array names") {
   const ism::layout row =
       ism::parse_layout("system:3,user:5,assistant:4|user:2|assistant:7,user:1");
-  for (const ism::paradigm_kind kind : ism::all_paradigms) {
-    CAPTURE(ism::paradigm_name(kind));
+  for (const ism::any_paradigm& kind : ism::paradigms().all()) {
+    CAPTURE(kind.name());
     const ism::interval_mask m = ism::make_interval_mask(row, kind);
     const index_t n = row.size();
     const auto documents = static_cast<index_t>(row.documents().size());
@@ -454,13 +454,13 @@ TEST_CASE("exports: each shapes function announces the exact file size and array
     CHECK(written_bytes(ism::named_arrays(fm)) == announced_bytes(ism::flashmask_shapes(n)));
     CHECK(names_of(ism::named_arrays(fm)) == std::vector<std::string>{"startend_row_indices"});
 
-    const ism::hf_export hf = ism::export_hf(row, kind);
+    const ism::hf_export hf = ism::export_hf(row, ism::make_interval_mask(row, kind));
     CHECK(written_bytes(ism::named_arrays(hf)) == announced_bytes(ism::hf_shapes(n)));
     CHECK(names_of(ism::named_arrays(hf)) == std::vector<std::string>{"block_sequence_ids"});
 
-    const ism::vllm_export v = ism::export_vllm(row, kind);
+    const ism::vllm_export v = ism::export_vllm(row, ism::make_interval_mask(row, kind));
     CHECK(written_bytes(ism::named_arrays(v)) ==
-          announced_bytes(ism::vllm_shapes(documents, ism::vllm_ranges_per_document(row, kind))));
+          announced_bytes(ism::vllm_shapes(documents, ism::detail::most_blocks_per_document(row, ism::bidirectional_blocks(row, ism::make_interval_mask(row, kind), "vllm")))));
     CHECK(names_of(ism::named_arrays(v)) == std::vector<std::string>{"ranges"});
 
     const auto llama = ism::export_llamacpp(m, 64);
@@ -490,7 +490,7 @@ TEST_CASE("exports: each shapes function announces the exact file size and array
 // Under ism, rows 0-2 see [0, 2], 3-4 [0, 4], 5-7 [0, q], 8-9 [8, 9], 10 [8, 10].
 TEST_CASE("exports: hand-checked ism row") {
   const ism::layout row = ism::parse_layout("system:3,user:2,assistant:3|user:2,assistant:1");
-  const ism::interval_mask m = ism::make_interval_mask(row, ism::paradigm_kind::ism);
+  const ism::interval_mask m = ism::make_interval_mask(row, ism::paradigm_from_name("ism"));
 
   CHECK(ism::export_intervals(m).lo == std::vector<std::int64_t>{0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 8});
   CHECK(ism::export_intervals(m).hi == std::vector<std::int64_t>{2, 2, 2, 4, 4, 5, 6, 7, 9, 9, 10});
@@ -500,9 +500,9 @@ TEST_CASE("exports: hand-checked ism row") {
         std::vector<std::int32_t>{8, 0, 8, 0, 8, 0,  8, 3,  8, 3,  8,
                                   5, 8, 6, 8, 7, 11, 8, 11, 8, 11, 10});
   CHECK(ism::export_cu_seqlens(row).cu_seqlens == std::vector<std::int32_t>{0, 8, 11});
-  CHECK(ism::export_hf(row, ism::paradigm_kind::ism).block_sequence_ids ==
+  CHECK(ism::export_hf(row, ism::make_interval_mask(row, ism::paradigm_from_name("ism"))).block_sequence_ids ==
         std::vector<std::int64_t>{0, 0, 0, 1, 1, -1, -1, -1, 2, 2, -1});
-  const ism::vllm_export v = ism::export_vllm(row, ism::paradigm_kind::ism);
+  const ism::vllm_export v = ism::export_vllm(row, ism::make_interval_mask(row, ism::paradigm_from_name("ism")));
   CHECK(v.documents == 2);
   CHECK(v.ranges_per_document == 2);
   CHECK(v.ranges == std::vector<std::int32_t>{0, 2, 3, 4, 0, 1, -1, -1});
@@ -552,26 +552,26 @@ TEST_CASE("exports: hand-checked bidirectional blocks of prefix, bidirectional a
   const ism::layout row =
       ism::parse_layout("user:2,assistant:2,user:1,assistant:2|assistant:3|system:1,user:2");
   using block = ism::bidirectional_block;
-  CHECK(ism::bidirectional_blocks(row, ism::paradigm_kind::prefix) ==
+  CHECK(ism::bidirectional_blocks(row, ism::make_interval_mask(row, ism::paradigm_from_name("prefix")), "hf") ==
         std::vector<block>{{0, 5, 0}, {10, 13, 2}});
-  CHECK(ism::bidirectional_blocks(row, ism::paradigm_kind::bidirectional) ==
+  CHECK(ism::bidirectional_blocks(row, ism::make_interval_mask(row, ism::paradigm_from_name("bidirectional")), "hf") ==
         std::vector<block>{{0, 7, 0}, {7, 10, 1}, {10, 13, 2}});
-  CHECK(ism::bidirectional_blocks(row, ism::paradigm_kind::ism) ==
-        std::vector<block>{{0, 2, 0}, {4, 5, 0}, {10, 11, 2}, {11, 13, 2}});
-  CHECK(ism::bidirectional_blocks(row, ism::paradigm_kind::causal).empty());
+  CHECK(ism::bidirectional_blocks(row, ism::make_interval_mask(row, ism::paradigm_from_name("ism")), "hf") ==
+        std::vector<block>{{0, 2, 0}, {11, 13, 2}});  // one-token segments add nothing to causal
+  CHECK(ism::bidirectional_blocks(row, ism::make_interval_mask(row, ism::paradigm_from_name("causal")), "hf").empty());
 
-  CHECK(ism::export_hf(row, ism::paradigm_kind::prefix).block_sequence_ids ==
+  CHECK(ism::export_hf(row, ism::make_interval_mask(row, ism::paradigm_from_name("prefix"))).block_sequence_ids ==
         std::vector<std::int64_t>{0, 0, 0, 0, 0, -1, -1, -1, -1, -1, 1, 1, 1});
-  CHECK(ism::export_vllm(row, ism::paradigm_kind::prefix).ranges ==
+  CHECK(ism::export_vllm(row, ism::make_interval_mask(row, ism::paradigm_from_name("prefix"))).ranges ==
         std::vector<std::int32_t>{0, 4, -1, -1, 0, 2});
-  // ism: document 0 has two context segments, so R = 2.
-  CHECK(ism::export_vllm(row, ism::paradigm_kind::ism).ranges ==
-        std::vector<std::int32_t>{0, 1, 4, 4, -1, -1, -1, -1, 0, 0, 1, 2});
+  // ism: documents 0 and 2 have one context segment longer than a token each.
+  CHECK(ism::export_vllm(row, ism::make_interval_mask(row, ism::paradigm_from_name("ism"))).ranges ==
+        std::vector<std::int32_t>{0, 1, -1, -1, 1, 2});
   // causal: no block anywhere, one padding range per document.
-  const ism::vllm_export causal = ism::export_vllm(row, ism::paradigm_kind::causal);
+  const ism::vllm_export causal = ism::export_vllm(row, ism::make_interval_mask(row, ism::paradigm_from_name("causal")));
   CHECK(causal.ranges_per_document == 1);
   CHECK(causal.ranges == std::vector<std::int32_t>(6, -1));
-  CHECK(ism::export_hf(row, ism::paradigm_kind::causal).block_sequence_ids ==
+  CHECK(ism::export_hf(row, ism::make_interval_mask(row, ism::paradigm_from_name("causal"))).block_sequence_ids ==
         std::vector<std::int64_t>(13, -1));
 }
 
@@ -584,7 +584,7 @@ TEST_CASE("exports: flashmask is exact for interval masks that are not monotone"
         std::vector<std::int32_t>{3, 2, 2, 1, 2, 0, 0, 0});
   // A composition works through its intervals: ism under a window of 2 keys.
   const ism::layout row = ism::parse_layout("user:3,assistant:3");
-  const ism::interval_mask ism_mask = ism::make_interval_mask(row, ism::paradigm_kind::ism);
+  const ism::interval_mask ism_mask = ism::make_interval_mask(row, ism::paradigm_from_name("ism"));
   const auto windowed = ism::and_masks(ism_mask.view(), ism::sliding_window(2));
   const ism::flashmask_export fm = ism::export_flashmask(windowed);
   for (index_t q = 0; q < 6; ++q)
@@ -613,19 +613,26 @@ struct huge_mask {
 
 TEST_CASE("exports: every error names the problem") {
   const ism::layout row = ism::parse_layout("user:2|user:2");
-  const auto bad_kind = static_cast<ism::paradigm_kind>(9);
-  const std::string no_paradigm = "paradigm_kind value 9 names no paradigm";
-  CHECK(error_message<ism::unknown_paradigm_error>(
-            [&] { ism::bidirectional_blocks(row, bad_kind); }) == no_paradigm);
-  CHECK(error_message<ism::unknown_paradigm_error>([&] { ism::export_hf(row, bad_kind); }) ==
-        no_paradigm);
-  CHECK(error_message<ism::unknown_paradigm_error>([&] { ism::export_vllm(row, bad_kind); }) ==
-        no_paradigm);
-  CHECK(error_message<ism::unknown_paradigm_error>(
-            [&] { ism::vllm_ranges_per_document(row, bad_kind); }) == no_paradigm);
+  // hf and vllm hold "causal, or one block" masks only.
+  const ism::interval_mask window({0, 0, 2, 3}, {0, 1, 2, 3});
+  CHECK(error_message<ism::format_error>([&] { ism::export_hf(row, window); }) ==
+        "hf cannot express this mask: row 3 sees [3, 3], which does not start at its document's "
+        "first token; the format holds masks that are causal within each document, or "
+        "bidirectional inside blocks of tokens");
+  const ism::interval_mask ragged({0, 0, 2, 2}, {1, 0, 3, 3});
+  CHECK(error_message<ism::format_error>([&] { ism::export_vllm(row, ragged); }) ==
+        "vllm cannot express this mask: row 1 sees [0, 0], while token 0 of its block sees up "
+        "to 1; the format holds masks that are causal within each document, or bidirectional "
+        "inside blocks of tokens");
+  CHECK(error_message<ism::format_error>([&] {
+          ism::export_hf(row, ism::interval_mask({0, 0, 2, 2}, {0, 0, 2, 2}));
+        }).find("row 1 sees [0, 0], which stops before the token itself") != std::string::npos);
+  CHECK(error_message<ism::shape_error>([&] {
+          ism::export_hf(ism::parse_layout("user:3"), window);
+        }) == "hf: the mask has 4 rows but the layout has 3 tokens");
 
   // flashmask: key 1 is seen by rows 0 and 2 only.
-  CHECK(error_message<ism::argument_error>([] {
+  CHECK(error_message<ism::format_error>([] {
           ism::export_flashmask(ism::interval_mask({1, 0, 1}, {1, 0, 1}));
         }) ==
         "flashmask: key 1 is seen by rows 0 and 2 but not by row 1 between them; "
@@ -635,7 +642,7 @@ TEST_CASE("exports: every error names the problem") {
 
   // flashinfer
   const ism::interval_mask one_document =
-      ism::make_interval_mask(ism::parse_layout("user:4"), ism::paradigm_kind::bidirectional);
+      ism::make_interval_mask(ism::parse_layout("user:4"), ism::paradigm_from_name("bidirectional"));
   CHECK(error_message<ism::shape_error>([&] {
           ism::export_flashinfer(one_document, ism::parse_layout("user:5"));
         }) == "flashinfer: the mask has 4 rows but the layout has 5 tokens");
@@ -651,12 +658,12 @@ TEST_CASE("exports: every error names the problem") {
   CHECK(error_message<ism::shape_error>([&] { ism::flashinfer_mask_bytes(too_long); }) ==
         too_many_bytes);
   CHECK(error_message<ism::shape_error>([&] {
-          ism::export_flashinfer(ism::make_interval_mask(too_long, ism::paradigm_kind::causal),
+          ism::export_flashinfer(ism::make_interval_mask(too_long, ism::paradigm_from_name("causal")),
                                  too_long);
         }) == too_many_bytes);
 
   // flex: block_size and seq_lengths are int32.
-  const ism::interval_mask small = ism::make_interval_mask(row, ism::paradigm_kind::causal);
+  const ism::interval_mask small = ism::make_interval_mask(row, ism::paradigm_from_name("causal"));
   CHECK(error_message<ism::argument_error>([&] {
           ism::export_flex(ism::make_block_mask(small, ism::block_size{1, index_t{1} << 31}));
         }) == "flex: block size 1 x 2147483648 does not fit FlexAttention's int32 block_size");

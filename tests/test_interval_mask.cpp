@@ -79,7 +79,7 @@ TEST_CASE("interval_mask: the view answers like the oracle") {
   random_layouts::for_random_layouts(8000, 1000, [](auto&, const oracle::declared_layout& d) {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
-    random_layouts::for_each_paradigm([&](auto policy, std::string_view name, ism::paradigm_kind) {
+    random_layouts::for_each_paradigm([&](auto policy, std::string_view name, const ism::any_paradigm&) {
       CAPTURE(name);
       const ism::interval_mask m = ism::make_interval_mask(l, policy);
       const ism::interval_view v = m.view();  // copied by value, like a kernel argument
@@ -122,7 +122,7 @@ TEST_CASE("interval_mask: to_interval_mask copies, clamps and canonicalizes") {
   SUBCASE("random paradigm masks are fixed points") {
     random_layouts::for_random_layouts(9000, 200, [](auto&, const oracle::declared_layout& d) {
       const ism::layout l(d);
-      for (ism::paradigm_kind kind : ism::all_paradigms) {
+      for (const ism::any_paradigm& kind : ism::paradigms().all()) {
         const ism::interval_mask p = ism::make_interval_mask(l, kind);
         CHECK(ism::to_interval_mask(p, p.size()) == p);
         CHECK(ism::to_interval_mask(p.view(), p.size()) == p);

@@ -109,7 +109,7 @@ TEST_CASE("print: every line has the same width and the cells match the oracle")
   random_layouts::for_random_layouts(30000, 200, [](auto&, const oracle::declared_layout& d) {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
-    random_layouts::for_each_paradigm([&](auto policy, std::string_view name, ism::paradigm_kind) {
+    random_layouts::for_each_paradigm([&](auto policy, std::string_view name, const ism::any_paradigm&) {
       CAPTURE(name);
       const std::vector<std::string> lines =
           ism::render_ascii(ism::make_interval_mask(l, policy), l);
@@ -171,7 +171,7 @@ TEST_CASE("print: the block picture in docs/concepts.md is what print_blocks dra
       "system:16, user:24, assistant:40, user:16, assistant:32 | user:8, assistant:24");
   std::string expected = "causal       prefix       ism          bidirectional\n";
   std::vector<std::vector<std::string>> pictures;
-  for (const ism::paradigm_kind kind : ism::all_paradigms)
+  for (const ism::any_paradigm& kind : ism::paradigms().all())
     pictures.push_back(
         ism::render_blocks(ism::make_block_mask(ism::make_interval_mask(row, kind), {16, 16})));
   for (std::size_t line = 0; line < pictures[0].size(); ++line) {

@@ -84,7 +84,7 @@ TEST_CASE("reference_attention: random chunks and grouped KV heads equal the ora
           const oracle::row o = oracle::describe(d);
           const index_t n = o.size();
           random_layouts::for_each_paradigm(
-              [&](auto policy, std::string_view name, ism::paradigm_kind) {
+              [&](auto policy, std::string_view name, const ism::any_paradigm&) {
                 CAPTURE(name);
                 const ism::interval_mask m = ism::make_interval_mask(l, policy);
                 const oracle::mask om = oracle::mask_of(name, o);

@@ -187,7 +187,7 @@ TEST_CASE("tiled_attention: random layouts, chunks, heads and blocks equal the r
           const ism::layout l(d);
           const index_t n = l.size();
           random_layouts::for_each_paradigm([&](auto policy, std::string_view name,
-                                                ism::paradigm_kind) {
+                                                const ism::any_paradigm&) {
             CAPTURE(name);
             const ism::interval_mask m = ism::make_interval_mask(l, policy);
             const ism::chunk c = random_layouts::chance(rng, 0.3)
@@ -224,7 +224,7 @@ TEST_CASE("tiled_attention: bfloat16 inputs, with dot products and widened to fl
         const ism::layout l(d);
         const index_t n = l.size();
         random_layouts::for_each_paradigm(
-            [&](auto policy, std::string_view name, ism::paradigm_kind) {
+            [&](auto policy, std::string_view name, const ism::any_paradigm&) {
               CAPTURE(name);
               const ism::interval_mask m = ism::make_interval_mask(l, policy);
               const ism::chunk c = random_layouts::chance(rng, 0.3)
@@ -288,8 +288,8 @@ TEST_CASE("tiled_attention: packed documents never see each other") {
   std::mt19937_64 rng(33000);
   const ism::layout l = ism::parse_layout("user:40,assistant:60|system:20,user:30,assistant:50");
   const index_t n = l.size();
-  for (const ism::paradigm_kind kind : ism::all_paradigms) {
-    CAPTURE(ism::paradigm_name(kind));
+  for (const ism::any_paradigm& kind : ism::paradigms().all()) {
+    CAPTURE(kind.name());
     const ism::interval_mask m = ism::make_interval_mask(l, kind);
     const problem p = random_problem(rng, ism::whole(n), 2, 1, 32);
     const ism::tiled_attention_output packed =
@@ -320,8 +320,8 @@ TEST_CASE("tiled_attention: chunks against a KV cache and the decode row") {
   const ism::layout l =
       ism::parse_layout("system:20,user:30,assistant:40,user:15,assistant:35,user:10");
   const index_t n = l.size();
-  for (const ism::paradigm_kind kind : ism::all_paradigms) {
-    CAPTURE(ism::paradigm_name(kind));
+  for (const ism::any_paradigm& kind : ism::paradigms().all()) {
+    CAPTURE(kind.name());
     const ism::interval_mask m = ism::make_interval_mask(l, kind);
     const problem whole = random_problem(rng, ism::whole(n), 4, 2, 16);
     const ism::tiled_attention_output all =
@@ -344,7 +344,7 @@ TEST_CASE("tiled_attention: chunks against a KV cache and the decode row") {
       const ism::tiled_attention_output got =
           ism::tiled_attention(m, part.queries(), part.keys(), part.values(), c.q0, c.k0);
       CHECK(compare(got, reference(m, part), part) == "");
-      if (kind != ism::paradigm_kind::bidirectional && kind != ism::paradigm_kind::prefix) {
+      if (kind != ism::paradigm_from_name("bidirectional") && kind != ism::paradigm_from_name("prefix")) {
         // Causal and ISM rows never see past the cache, so they match the whole row.
         bool same = true;
         for (index_t r = 0; r < c.rows(); ++r)
@@ -398,8 +398,8 @@ TEST_CASE("tiled_attention: logits of magnitude 1e4 stay finite and correct") {
   std::mt19937_64 rng(36000);
   const ism::layout l = ism::parse_layout("user:40,assistant:50|user:30,assistant:40");
   const index_t n = l.size();
-  for (const ism::paradigm_kind kind : ism::all_paradigms) {
-    CAPTURE(ism::paradigm_name(kind));
+  for (const ism::any_paradigm& kind : ism::paradigms().all()) {
+    CAPTURE(kind.name());
     const ism::interval_mask m = ism::make_interval_mask(l, kind);
     // |q . k| around 1e4 with unit scale; the logits of one row differ by thousands.
     problem p = random_problem(rng, ism::whole(n), 4, 2, 3, 60.0f);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ism/detail/check_mask_fits.hpp"
+#include "ism/interval_mask.hpp"
 
 namespace ism {
 inline namespace v0 {

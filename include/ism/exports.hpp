@@ -1,11 +1,11 @@
-// Every engine export of FORMATS.md beyond the dense and additive masks: each
-// header builds one format's arrays (a small struct of vectors), sizes them
-// from shapes alone (<format>_shapes, for npy_bytes / npz_bytes) and names them
-// for write_npy / write_npz (named_arrays).
+// Every engine export (docs/formats.md): each header builds one format's arrays
+// and decodes them back; format_registry.hpp lists them by name.
 #pragma once
 
+#include "ism/exports/additive.hpp"
 #include "ism/exports/bidirectional_blocks.hpp"
 #include "ism/exports/cu_seqlens.hpp"
+#include "ism/exports/dense.hpp"
 #include "ism/exports/flashinfer.hpp"
 #include "ism/exports/flashmask.hpp"
 #include "ism/exports/flex.hpp"
@@ -13,3 +13,5 @@
 #include "ism/exports/intervals.hpp"
 #include "ism/exports/llamacpp.hpp"
 #include "ism/exports/vllm.hpp"
+#include "ism/format_registry.hpp"
+#include "ism/verify.hpp"

@@ -29,7 +29,7 @@ struct segment_span {
   index_t begin;
   index_t end;
   index_t document;
-  ISM_HOST_DEVICE index_t length() const noexcept { return end - begin; }
+  ISM_HOST_DEVICE constexpr index_t length() const noexcept { return end - begin; }
   friend bool operator==(const segment_span&, const segment_span&) = default;
 };
 
@@ -43,7 +43,7 @@ struct document_span {
   index_t first_segment;
   index_t end_segment;
   index_t trailing_answer_begin;
-  ISM_HOST_DEVICE index_t length() const noexcept { return end - begin; }
+  ISM_HOST_DEVICE constexpr index_t length() const noexcept { return end - begin; }
   friend bool operator==(const document_span&, const document_span&) = default;
 };
 

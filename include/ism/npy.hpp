@@ -57,6 +57,28 @@ constexpr std::string_view npy_descr(npy_dtype dtype) {
                        " names no dtype");
 }
 
+// The dtype's name as NumPy spells it: "bool", "int32", "bfloat16", ...
+constexpr std::string_view npy_dtype_name(npy_dtype dtype) {
+  switch (dtype) {
+    case npy_dtype::boolean:
+      return "bool";
+    case npy_dtype::uint8:
+      return "uint8";
+    case npy_dtype::int32:
+      return "int32";
+    case npy_dtype::int64:
+      return "int64";
+    case npy_dtype::float16:
+      return "float16";
+    case npy_dtype::bfloat16:
+      return "bfloat16";
+    case npy_dtype::float32:
+      return "float32";
+  }
+  throw argument_error("npy: dtype value " + std::to_string(static_cast<int>(dtype)) +
+                       " names no dtype");
+}
+
 // Throws argument_error for a value outside the enumeration (a cast integer).
 constexpr std::size_t npy_item_size(npy_dtype dtype) {
   switch (dtype) {

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "ism/detail/check_mask_fits.hpp"
 #include "ism/block_mask.hpp"
 #include "ism/errors.hpp"
 #include "ism/layout.hpp"
@@ -48,10 +49,7 @@ std::string render_tokens(const layout& sequence, F&& cell) {
 // Throws shape_error when a sized mask does not have one row per token.
 template <mask M>
 std::vector<std::string> render_ascii(const M& m, const layout& sequence) {
-  if constexpr (sized_mask<M>)
-    if (m.size() != sequence.size())
-      throw shape_error("render_ascii: the mask has " + std::to_string(m.size()) +
-                        " rows but the layout has " + std::to_string(sequence.size()) + " tokens");
+  if constexpr (sized_mask<M>) detail::check_mask_fits(sequence, m, "render_ascii");
   std::vector<std::string> lines;
   lines.push_back("   " + render_tokens(sequence, [](index_t, const segment_span& key) {
                     return detail::role_letter(key.kind);

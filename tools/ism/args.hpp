@@ -13,8 +13,10 @@
 
 namespace ism_cli {
 
-// Exit codes: 0 on success, 2 for every error (usage or otherwise).
+// Exit codes: 0 on success, 2 for every error (usage or otherwise), and 1 for
+// `ism verify` finding a file that differs from the contract.
 inline constexpr int exit_ok = 0;
+inline constexpr int exit_different = 1;
 inline constexpr int exit_error = 2;
 
 // A mistake in the command line itself. main() adds a hint to run `<command> --help`.

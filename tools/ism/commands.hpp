@@ -2,7 +2,9 @@
 #pragma once
 
 #include <ism/ism.hpp>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "args.hpp"
 
@@ -12,6 +14,7 @@ command demo_command();
 command show_command();
 command export_command();
 command stats_command();
+command verify_command();
 
 // --layout SPEC and --paradigm P, declared once so their help reads the same
 // everywhere.
@@ -21,6 +24,15 @@ option paradigm_option(bool required);
 // Parses --layout text; the error names the option and repeats the text.
 ism::layout layout_argument(const arguments& args);
 // Throws ism::unknown_paradigm_error listing the accepted names.
-ism::paradigm_kind paradigm_argument(const arguments& args);
+ism::any_paradigm paradigm_argument(const arguments& args);
+
+// --max-memory N: a bound on what a command holds, checked from the layout
+// before any work (2 GiB by default).
+option memory_limit_option();
+std::uint64_t memory_limit_argument(const arguments& args);
+// The bytes of a layout's interval mask: 16 a token.
+std::uint64_t interval_bytes(const ism::layout& sequence);
+// Throws ism::argument_error naming `what` when bytes pass limit.
+void check_memory(std::uint64_t bytes, std::uint64_t limit, std::string_view what);
 
 }  // namespace ism_cli

@@ -45,7 +45,7 @@ void print_pictures(const ism::layout& sequence, const std::vector<paradigm_summ
   const std::size_t width = pictures.front().front().size();
   std::string names = "  ";
   for (std::size_t p = 0; p < summaries.size(); ++p) {
-    const std::string name(ism::paradigm_name(summaries[p].kind));
+    const std::string name(summaries[p].paradigm.name());
     names += (p > 0 ? std::string(picture_gap) : "") + name + std::string(width - name.size(), ' ');
   }
   std::cout << names.substr(0, names.find_last_not_of(' ') + 1) << '\n';
@@ -60,7 +60,7 @@ void print_pictures(const ism::layout& sequence, const std::vector<paradigm_summ
 void print_density(const ism::layout& sequence, const std::vector<paradigm_summary>& summaries) {
   table t({{"paradigm"}, {"visible pairs", align::right}, {"density", align::right}});
   for (const paradigm_summary& s : summaries)
-    t.row({std::string(ism::paradigm_name(s.kind)), grouped(s.density.sequence.visible_pairs),
+    t.row({std::string(s.paradigm.name()), grouped(s.density.sequence.visible_pairs),
            percent(s.density.sequence.density())});
   std::cout << "  " << grouped(sequence.size() * sequence.size()) << " (query, key) pairs in all:\n\n";
   t.print(std::cout);
@@ -78,7 +78,7 @@ void print_labels(const ism::layout& sequence, const std::vector<paradigm_summar
                  : leaks[static_cast<std::size_t>(q)]            ? 'L'
                                                                  : '.';
         });
-    t.row({std::string(ism::paradigm_name(s.kind)), std::to_string(s.labels.trainable_count()),
+    t.row({std::string(s.paradigm.name()), std::to_string(s.labels.trainable_count()),
            std::to_string(s.labels.leaking.size()), markers});
   }
   t.print(std::cout);
@@ -106,7 +106,7 @@ std::vector<ism::index_t> print_kv_reuse(const ism::layout& sequence,
   }
   table t(std::move(columns));
   t.group("", 3);
-  for (const paradigm_summary& s : summaries) t.group(std::string(ism::paradigm_name(s.kind)), 2);
+  for (const paradigm_summary& s : summaries) t.group(std::string(s.paradigm.name()), 2);
 
   std::vector<ism::index_t> computed(summaries.size(), 0);
   const auto segments = sequence.segments();
@@ -122,7 +122,7 @@ std::vector<ism::index_t> print_kv_reuse(const ism::layout& sequence,
         step == 0 ? std::nullopt : std::optional(first_segments(sequence, step));
     for (std::size_t p = 0; p < summaries.size(); ++p) {
       const ism::index_t reuse =
-          cached ? ism::reusable_prefix(*cached, after, summaries[p].kind) : 0;
+          cached ? summaries[p].paradigm.reusable_prefix(*cached, after) : 0;
       computed[p] += after.size() - reuse;
       cells.push_back(std::to_string(reuse));
       cells.push_back(std::to_string(after.size() - reuse));
@@ -147,7 +147,7 @@ void print_training(const std::vector<paradigm_summary>& summaries) {
            {"attention pairs", align::right},
            {"untrainable answers", align::right}});
   for (const paradigm_summary& s : summaries)
-    t.row({std::string(ism::paradigm_name(s.kind)), std::string(scheme_text(s.training.scheme)),
+    t.row({std::string(s.paradigm.name()), std::string(scheme_text(s.training.scheme)),
            std::to_string(s.training.samples), grouped(s.training.tokens),
            grouped(s.training.attention_pairs),
            std::to_string(s.training.untrainable_segments) + " of " +
@@ -158,8 +158,8 @@ void print_training(const std::vector<paradigm_summary>& summaries) {
 int run_demo(const arguments&) {
   const ism::layout sequence = ism::parse_layout(sample_layout);
   std::vector<paradigm_summary> summaries;
-  for (const ism::paradigm_kind kind : ism::all_paradigms)
-    summaries.push_back(summarize(sequence, kind));
+  for (const std::string_view name : {"causal", "prefix", "ism", "bidirectional"})
+    summaries.push_back(summarize(sequence, ism::paradigm_from_name(name)));
 
   const std::string title = "ism demo: attention masks for multi-turn chat";
   std::cout << title << '\n' << std::string(title.size(), '=') << "\n\n";
@@ -216,14 +216,14 @@ int run_demo(const arguments&) {
   print_training(summaries);
   std::cout << '\n';
 
-  // Summaries and totals are in the order of ism::all_paradigms.
-  const auto at = [&](ism::paradigm_kind kind) {
+  // Summaries and totals are in the order above.
+  const auto at = [&](std::string_view name) {
     std::size_t p = 0;
-    while (summaries[p].kind != kind) ++p;
+    while (summaries[p].paradigm.name() != name) ++p;
     return p;
   };
-  const std::size_t ism_at = at(ism::paradigm_kind::ism);
-  const std::size_t prefix_at = at(ism::paradigm_kind::prefix);
+  const std::size_t ism_at = at("ism");
+  const std::size_t prefix_at = at("prefix");
   const ism::training_cost_report& ism_training = summaries[ism_at].training;
   const ism::training_cost_report& prefix_training = summaries[prefix_at].training;
   heading("In short");

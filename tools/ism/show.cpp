@@ -16,7 +16,7 @@ constexpr ism::index_t text_max_tokens = 256;
 
 int run_show(const arguments& args) {
   const ism::layout sequence = layout_argument(args);
-  const ism::paradigm_kind kind = paradigm_argument(args);
+  const ism::any_paradigm paradigm = paradigm_argument(args);
   const std::optional<std::string> svg_path = args.find("--svg");
   // Size limits and the output file come first: a huge layout must be refused
   // before its mask is built, and a failure must come before anything is printed.
@@ -31,8 +31,8 @@ int run_show(const arguments& args) {
   std::optional<atomic_file> svg_file;
   if (svg_path) svg_file.emplace(*svg_path);
 
-  const ism::interval_mask mask = ism::make_interval_mask(sequence, kind);
-  const std::string_view name = ism::paradigm_name(kind);
+  const ism::interval_mask mask = paradigm.intervals(sequence);
+  const std::string_view name = paradigm.name();
   if (svg_file) {
     const std::string svg = render_svg(sequence, mask, name);
     svg_file->write([&](std::ostream& os) { os << svg; });

@@ -18,6 +18,8 @@ namespace {
 
 // 2^24 tokens: four interval masks of 16 bytes a token take 1 GiB.
 constexpr std::uint64_t default_max_tokens = std::uint64_t{1} << 24;
+// 2^28 token visits: a few seconds of building training samples.
+constexpr std::uint64_t default_max_work = std::uint64_t{1} << 28;
 
 // Shortest text that reads back as the same double; JSON has no NaN or inf, and
 // densities are always finite.
@@ -70,7 +72,7 @@ void print_json(const ism::layout& sequence, const std::vector<paradigm_summary>
   for (std::size_t i = 0; i < summaries.size(); ++i) {
     const paradigm_summary& s = summaries[i];
     os << (i > 0 ? "," : "") << "\n    {\n"
-       << "      \"name\": " << json_string(ism::paradigm_name(s.kind)) << ",\n"
+       << "      \"name\": " << json_string(s.paradigm.name()) << ",\n"
        << "      \"density\": " << json_number(s.density.sequence.density()) << ",\n"
        << "      \"visible_pairs\": " << s.density.sequence.visible_pairs << ",\n"
        << "      \"document_density\": [";
@@ -116,7 +118,7 @@ void print_text(const ism::layout& sequence, const std::vector<paradigm_summary>
                   {"attention pairs", align::right},
                   {"untrainable answers", align::right}});
   for (const paradigm_summary& s : summaries) {
-    const std::string name(ism::paradigm_name(s.kind));
+    const std::string name(s.paradigm.name());
     masks.row({name, percent(s.density.sequence.density()), grouped(s.density.sequence.visible_pairs),
                grouped(s.labels.trainable_count()),
                grouped(static_cast<ism::index_t>(s.labels.leaking.size()))});
@@ -139,13 +141,21 @@ int run_stats(const arguments& args) {
     throw ism::argument_error("the layout has " + std::to_string(sequence.size()) +
                               " tokens, over the --max-tokens limit of " +
                               std::to_string(max_tokens) + "; raise --max-tokens to analyse it");
-  std::vector<paradigm_summary> summaries;
-  if (args.has("--paradigm")) {
-    summaries.push_back(summarize(sequence, paradigm_argument(args)));
-  } else {
-    for (const ism::paradigm_kind kind : ism::all_paradigms)
-      summaries.push_back(summarize(sequence, kind));
+  const std::vector<ism::any_paradigm> paradigms =
+      args.has("--paradigm") ? std::vector{paradigm_argument(args)} : ism::paradigms().all();
+  // A paradigm that trains one sample per answer without a closed form for
+  // their cost builds every sample: bound that before starting.
+  const std::uint64_t max_work = args.number("--max-work", default_max_work);
+  for (const ism::any_paradigm& p : paradigms) {
+    const auto work = static_cast<std::uint64_t>(p.training_cost_work(sequence));
+    if (work > max_work)
+      throw ism::argument_error("the training cost of paradigm '" + std::string(p.name()) +
+                                "' would visit " + std::to_string(work) +
+                                " tokens (one sample per answer), over the --max-work limit of " +
+                                std::to_string(max_work) + "; raise --max-work to compute it");
   }
+  std::vector<paradigm_summary> summaries;
+  for (const ism::any_paradigm& p : paradigms) summaries.push_back(summarize(sequence, p));
   if (args.has("--json"))
     print_json(sequence, summaries);
   else
@@ -158,8 +168,8 @@ int run_stats(const arguments& args) {
 command stats_command() {
   return {"stats",
           "Density, loss positions and training cost of a layout",
-          "Prints the layout's tokens, documents and segments, then per paradigm (all four "
-          "unless --paradigm is given): the share of (query, key) pairs the mask lets through, "
+          "Prints the layout's tokens, documents and segments, then per paradigm (every registered "
+          "paradigm unless --paradigm is given): the share of (query, key) pairs the mask lets through, "
           "how many next-token loss positions are trainable or leak their assistant target, and "
           "what training every answer once costs.\n"
           "\n"
@@ -170,8 +180,13 @@ command stats_command() {
            {"--json", "", "", "Print JSON instead of tables.", false},
            {"--max-tokens", "", "N",
             "Refuse layouts of more than N tokens before any work (default: 16777216, that is "
-            "2^24). Each paradigm's interval mask takes 16 bytes a token, and the prefix "
-            "training cost rebuilds each answer's sample, so time grows with tokens x answers.",
+            "2^24). Each paradigm's interval mask takes 16 bytes a token.",
+            false},
+           {"--max-work", "", "N",
+            "Refuse a training cost that would visit more than N tokens (default: 268435456, "
+            "that is 2^28). Paradigms that train one sample per answer and do not state each "
+            "sample's cost in closed form build every sample (prefix and bidirectional state "
+            "it, so they cost O(segments)).",
             false}},
           run_stats};
 }

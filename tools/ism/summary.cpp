@@ -4,12 +4,12 @@
 
 namespace ism_cli {
 
-paradigm_summary summarize(const ism::layout& sequence, ism::paradigm_kind kind) {
-  ism::interval_mask mask = ism::make_interval_mask(sequence, kind);
+paradigm_summary summarize(const ism::layout& sequence, const ism::any_paradigm& paradigm) {
+  ism::interval_mask mask = paradigm.intervals(sequence);
   ism::density_report density = ism::density(sequence, mask);
   ism::label_report labels = ism::classify_labels(sequence, mask);
-  ism::training_cost_report training = ism::training_cost(sequence, kind);
-  return {kind, std::move(mask), std::move(density), std::move(labels), training};
+  ism::training_cost_report training = paradigm.training_cost(sequence);
+  return {paradigm, std::move(mask), std::move(density), std::move(labels), training};
 }
 
 std::string_view scheme_text(ism::training_scheme scheme) {

@@ -8,14 +8,14 @@
 namespace ism_cli {
 
 struct paradigm_summary {
-  ism::paradigm_kind kind;
+  ism::any_paradigm paradigm;
   ism::interval_mask mask;
   ism::density_report density;
   ism::label_report labels;
   ism::training_cost_report training;
 };
 
-paradigm_summary summarize(const ism::layout& sequence, ism::paradigm_kind kind);
+paradigm_summary summarize(const ism::layout& sequence, const ism::any_paradigm& paradigm);
 
 // "one pass" or "one sample per answer".
 std::string_view scheme_text(ism::training_scheme scheme);

@@ -1,20 +1,24 @@
-// The bidirectional blocks of a built-in paradigm: runs of tokens that all see
-// one another. Every built-in paradigm is "causal within the document, or both
-// tokens in one block" (FORMATS.md, `hf` and `vllm`), which is the form engines
-// with a causal kernel and a bidirectional overlay accept:
+// The bidirectional blocks of a mask: runs of tokens that all see one another.
+// Engines with a causal kernel and a bidirectional overlay (`hf`, `vllm`) take
+// a mask in the form "within the document, causal, or both tokens in one
+// block" (docs/formats.md#hf). The blocks are read off the intervals, so any
+// paradigm of that form works, built-in or not:
 //   ism            each context segment
-//   prefix         the prefix [d0, P), when the document has one
+//   prefix         the prefix [d0, P)
 //   bidirectional  each document
 //   causal         none
-// A context segment of one token is still listed as a block, although a block
-// of one token adds nothing to causal attention.
+// A block of one token adds nothing to causal attention, so none is listed:
+// a one-token context segment reads as causal.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "ism/detail/check_mask_fits.hpp"
+#include "ism/errors.hpp"
+#include "ism/interval_mask.hpp"
 #include "ism/layout.hpp"
-#include "ism/paradigms.hpp"
 
 namespace ism {
 inline namespace v0 {
@@ -27,35 +31,36 @@ struct bidirectional_block {
   friend bool operator==(const bidirectional_block&, const bidirectional_block&) = default;
 };
 
-// In row order, O(segments). Throws unknown_paradigm_error for a kind value
-// that names no paradigm.
+// In row order, O(N). A token q starts a block when hi(q) > q; every token of
+// the block [q, hi(q) + 1) must then share that hi. Throws shape_error when the
+// mask and layout differ in size, format_error naming `format` and the first
+// token whose row has another form.
 inline std::vector<bidirectional_block> bidirectional_blocks(const layout& sequence,
-                                                             paradigm_kind kind) {
+                                                             const interval_mask& m,
+                                                             std::string_view format) {
+  detail::check_mask_fits(sequence, m, format);
+  const auto fail = [&](index_t q, const std::string& why) {
+    throw format_error(std::string(format) + " cannot express this mask: row " +
+                       std::to_string(q) + " sees [" + std::to_string(m.lo()[q]) + ", " +
+                       std::to_string(m.hi()[q]) + "], " + why +
+                       "; the format holds masks that are causal within each document, or "
+                       "bidirectional inside blocks of tokens");
+  };
   std::vector<bidirectional_block> out;
   const auto documents = sequence.documents();
   for (std::size_t d = 0; d < documents.size(); ++d) {
     const document_span& doc = documents[d];
-    const auto document = static_cast<index_t>(d);
-    switch (kind) {
-      case paradigm_kind::causal:
-        break;
-      case paradigm_kind::prefix:
-        // A document that is all trailing answer has an empty prefix.
-        if (doc.trailing_answer_begin > doc.begin)
-          out.push_back({doc.begin, doc.trailing_answer_begin, document});
-        break;
-      case paradigm_kind::ism:
-        for (index_t s = doc.first_segment; s < doc.end_segment; ++s) {
-          const segment_span& seg = sequence.segments()[static_cast<std::size_t>(s)];
-          if (is_context(seg.kind)) out.push_back({seg.begin, seg.end, document});
-        }
-        break;
-      case paradigm_kind::bidirectional:
-        out.push_back({doc.begin, doc.end, document});
-        break;
-      default:
-        throw unknown_paradigm_error("paradigm_kind value " +
-                                     std::to_string(static_cast<int>(kind)) + " names no paradigm");
+    for (index_t q = doc.begin; q < doc.end;) {
+      const index_t hi = m.hi()[q];
+      if (m.lo()[q] != doc.begin) fail(q, "which does not start at its document's first token");
+      if (hi < q) fail(q, "which stops before the token itself");
+      if (hi >= doc.end) fail(q, "which leaves its document");
+      for (index_t t = q + 1; t <= hi; ++t)
+        if (m.hi()[t] != hi || m.lo()[t] != doc.begin)
+          fail(t, "while token " + std::to_string(q) + " of its block sees up to " +
+                      std::to_string(hi));
+      if (hi > q) out.push_back({q, hi + 1, static_cast<index_t>(d)});
+      q = hi + 1;
     }
   }
   return out;

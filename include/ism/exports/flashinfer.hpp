@@ -1,4 +1,4 @@
-// flashinfer (FORMATS.md): FlashInfer's custom mask with one request per
+// flashinfer (docs/formats.md#flashinfer): FlashInfer's custom mask with one request per
 // document. Request r is document r, its queries and keys both the document's
 // tokens: qo_indptr = kv_indptr = the document starts, [R + 1] int32. Its mask
 // is the document's [L, L] block flattened row-major (query outer, key inner),
@@ -8,7 +8,7 @@
 //
 // Within a request FlashInfer numbers queries and keys from 0; query i and key
 // j are the document's tokens d0 + i and d0 + j, so the absolute positions of
-// SPEC.md section 4 hold with no alignment question (the engine's own causal
+// docs/semantics.md#chunks-and-absolute-positions hold with no alignment question (the engine's own causal
 // flag must be off, the mask says everything). Tokens of different documents
 // never see each other, so one request per document is exact; a mask whose row
 // sees outside its document is refused.
@@ -20,9 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "ism/layout.hpp"
+#include "ism/detail/check_mask_fits.hpp"
+#include "ism/detail/format_arrays.hpp"
+#include "ism/export_format.hpp"
 #include "ism/mask.hpp"
-#include "ism/npy.hpp"
 
 namespace ism {
 inline namespace v0 {
@@ -62,9 +63,7 @@ inline index_t flashinfer_mask_bytes(const layout& sequence) {
 // document.
 template <interval_backed_mask M>
 flashinfer_export export_flashinfer(const M& m, const layout& sequence) requires sized_mask<M> {
-  if (m.size() != sequence.size())
-    throw shape_error("flashinfer: the mask has " + std::to_string(m.size()) +
-                      " rows but the layout has " + std::to_string(sequence.size()) + " tokens");
+  detail::check_mask_fits(sequence, m, "flashinfer");
   flashinfer_export out;
   out.packed_mask.assign(static_cast<std::size_t>(flashinfer_mask_bytes(sequence)), 0);
   out.mask_indptr.push_back(0);
@@ -103,6 +102,82 @@ inline std::vector<named_array> named_arrays(const flashinfer_export& x) {
   out[2].array.data = std::as_bytes(std::span(x.qo_indptr));
   out[3].array.data = std::as_bytes(std::span(x.kv_indptr));
   return out;
+}
+
+// The mask FlashInfer computes: request r's queries [qo_indptr[r],
+// qo_indptr[r + 1]) against its keys [kv_indptr[r], kv_indptr[r + 1]), bit
+// (i, j) of its packed block set where query i sees key j; no query sees
+// another request's keys. Throws format_error for a wrong dtype or shape,
+// offsets that do not rise from 0 to N, or a request whose bytes are not
+// ceil(Lq x Lk / 8) within packed_mask.
+inline run_mask decode_flashinfer(std::span<const named_array> arrays, const layout& sequence) {
+  const detail::format_arrays file("flashinfer", arrays,
+                                   {"packed_mask", "mask_indptr", "qo_indptr", "kv_indptr"});
+  file.check("packed_mask", {npy_dtype::uint8}, {detail::any_extent});
+  file.check("qo_indptr", {npy_dtype::int32}, {detail::any_extent});
+  const index_t requests = file.extent("qo_indptr", 0) - 1;
+  if (requests < 1) file.fail("qo_indptr needs at least 2 entries");
+  file.check("mask_indptr", {npy_dtype::int32}, {requests + 1});
+  file.check("kv_indptr", {npy_dtype::int32}, {requests + 1});
+  const auto bits = file.values<std::uint8_t>("packed_mask");
+  const auto mask_at = file.values<std::int32_t>("mask_indptr");
+  const auto qo = file.values<std::int32_t>("qo_indptr");
+  const auto kv = file.values<std::int32_t>("kv_indptr");
+  const index_t n = sequence.size();
+  for (const auto& [offsets, name] : {std::pair{qo, "qo_indptr"}, std::pair{kv, "kv_indptr"}}) {
+    if (offsets.front() != 0 || offsets.back() != n)
+      file.fail(std::string(name) + " must run from 0 to the layout's " + std::to_string(n) +
+                " tokens");
+    for (index_t r = 0; r < requests; ++r)
+      if (offsets[r + 1] < offsets[r])
+        file.fail(std::string(name) + "[" + std::to_string(r + 1) + "] is below the entry before it");
+  }
+  if (mask_at.front() != 0) file.fail("mask_indptr[0] must be 0");
+  run_mask out(n);
+  for (index_t r = 0; r < requests; ++r) {
+    const index_t rows = qo[r + 1] - qo[r], cols = kv[r + 1] - kv[r];
+    const index_t bytes = (rows * cols + 7) / 8;
+    if (mask_at[r + 1] - static_cast<index_t>(mask_at[r]) != bytes ||
+        mask_at[r + 1] > static_cast<index_t>(bits.size()))
+      file.fail("request " + std::to_string(r) + " of " + std::to_string(rows) + " x " +
+                std::to_string(cols) + " needs " + std::to_string(bytes) +
+                " bytes at mask_indptr[" + std::to_string(r) + "] = " + std::to_string(mask_at[r]) +
+                " of the " + std::to_string(bits.size()) + " in packed_mask");
+    for (index_t i = 0; i < rows; ++i) {
+      std::vector<key_run> runs;
+      for (index_t j = 0; j < cols; ++j) {
+        const index_t bit = i * cols + j;
+        if ((bits[static_cast<std::size_t>(mask_at[r] + bit / 8)] >> (bit % 8)) & 1u)
+          runs.push_back({kv[r] + j, kv[r] + j + 1});
+      }
+      out.add_row(std::move(runs));
+    }
+  }
+  return out;
+}
+
+inline export_format flashinfer_format() {
+  export_format f;
+  f.name = "flashinfer";
+  f.summary = ".npz FlashInfer custom mask, one request per document: uint8 packed_mask "
+              "(row-major, least significant bit first), int32 mask_indptr (byte offsets), "
+              "qo_indptr, kv_indptr [D + 1]";
+  f.quadratic = true;
+  f.shapes = [](const layout& s, const mask_source&, const export_options&) {
+    return flashinfer_shapes(static_cast<index_t>(s.documents().size()),
+                             flashinfer_mask_bytes(s));
+  };
+  f.working_bytes = [](const layout& s, const export_options&) {
+    return static_cast<std::uint64_t>(flashinfer_mask_bytes(s)) +
+           3 * sizeof(std::int32_t) * (s.documents().size() + 1);
+  };
+  f.encode = [](const layout& s, const interval_mask& m, const export_options&) {
+    return own_arrays(export_flashinfer(m, s));
+  };
+  f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
+    return decode_flashinfer(arrays, in.sequence);
+  };
+  return f;
 }
 
 }  // namespace v0

@@ -1,4 +1,4 @@
-// flashmask (FORMATS.md): int32 startend_row_indices [Lk, 2], Paddle
+// flashmask (docs/formats.md#flashmask): int32 startend_row_indices [Lk, 2], Paddle
 // FlashMask's non-causal two-column form. Column k holds [LTS, UTE]: key k is
 // hidden from rows >= LTS and from rows < UTE, so rows [UTE, LTS) see it. A key
 // that no row sees is written [0, 0]. The engine adds the leading batch and
@@ -8,23 +8,25 @@
 // the row, so no alignment arises.
 //
 // Any mask whose columns are each seen by one range of rows fits this form: the
-// four built-in paradigms (SPEC.md section 3), and other interval masks too,
+// four built-in paradigms (docs/semantics.md#paradigms-and-the-segment-function), and other interval masks too,
 // monotone or not. The column ranges are computed exactly in O(N) time and
 // memory (near-linear union-find), never by visiting pairs; a mask with a
-// column whose rows are not one range gets an argument_error naming the column
+// column whose rows are not one range gets a format_error naming the column
 // and a row in the gap, never an approximation.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "ism/detail/format_arrays.hpp"
+#include "ism/export_format.hpp"
 #include "ism/mask.hpp"
-#include "ism/npy.hpp"
 
 namespace ism {
 inline namespace v0 {
@@ -77,7 +79,7 @@ void paint_first_rows(const M& m, index_t n, bool ascending, Paint&& paint) {
 }  // namespace detail
 
 // Throws shape_error for a mask of 2^31 rows or more (FlashMask's indices are
-// int32), argument_error for a column whose rows are not one range.
+// int32), format_error for a column whose rows are not one range.
 template <interval_backed_mask M>
 flashmask_export export_flashmask(const M& m) requires sized_mask<M> {
   const index_t n = m.size();
@@ -112,7 +114,7 @@ flashmask_export export_flashmask(const M& m) requires sized_mask<M> {
     if (seen_by == lts - ute) continue;
     index_t gap = ute;
     while (detail::clamped_interval(m, gap, n).contains(k)) ++gap;
-    throw argument_error("flashmask: key " + std::to_string(k) + " is seen by rows " +
+    throw format_error("flashmask: key " + std::to_string(k) + " is seen by rows " +
                          std::to_string(ute) + " and " + std::to_string(lts - 1) +
                          " but not by row " + std::to_string(gap) +
                          " between them; FlashMask's [LTS, UTE] form holds one range of rows "
@@ -127,6 +129,95 @@ inline std::vector<named_array> named_arrays(const flashmask_export& x) {
       flashmask_shapes(static_cast<index_t>(x.startend_row_indices.size() / 2));
   out[0].array.data = std::as_bytes(std::span(x.startend_row_indices));
   return out;
+}
+
+namespace detail {
+
+// The keys that are seen by the current row, as runs, while rows go by: a key
+// joins when its first row comes and leaves after its last.
+class active_keys {
+ public:
+  void add(index_t k) {
+    index_t begin = k, end = k + 1;
+    auto next = runs_.lower_bound(k);
+    if (next != runs_.end() && next->first == end) {
+      end = next->second;
+      next = runs_.erase(next);
+    }
+    if (next != runs_.begin() && std::prev(next)->second == begin) {
+      begin = std::prev(next)->first;
+      runs_.erase(std::prev(next));
+    }
+    runs_.emplace(begin, end);
+  }
+  void remove(index_t k) {
+    auto run = std::prev(runs_.upper_bound(k));  // the run holding k
+    const index_t begin = run->first, end = run->second;
+    runs_.erase(run);
+    if (begin < k) runs_.emplace(begin, k);
+    if (k + 1 < end) runs_.emplace(k + 1, end);
+  }
+  std::vector<key_run> runs() const {
+    std::vector<key_run> out;
+    for (const auto& [begin, end] : runs_) out.push_back({begin, end});
+    return out;
+  }
+
+ private:
+  std::map<index_t, index_t> runs_;  // begin -> end
+};
+
+}  // namespace detail
+
+// The mask FlashMask computes: key k is seen by rows [UTE, LTS) of its
+// [LTS, UTE] pair. Throws format_error for a wrong dtype or shape, or a pair
+// outside 0 <= UTE <= LTS <= N that is not the unseen [0, 0].
+inline run_mask decode_flashmask(std::span<const named_array> arrays, const layout& sequence) {
+  const detail::format_arrays file("flashmask", arrays, {"startend_row_indices"});
+  const index_t n = sequence.size();
+  file.check("startend_row_indices", {npy_dtype::int32}, {n, 2});
+  const auto pairs = file.values<std::int32_t>("startend_row_indices");
+  std::vector<std::vector<index_t>> joining(static_cast<std::size_t>(n + 1));
+  std::vector<std::vector<index_t>> leaving(static_cast<std::size_t>(n + 1));
+  for (index_t k = 0; k < n; ++k) {
+    const index_t lts = pairs[static_cast<std::size_t>(2 * k)];
+    const index_t ute = pairs[static_cast<std::size_t>(2 * k + 1)];
+    if (ute < 0 || lts < ute || lts > n)
+      file.fail("startend_row_indices[" + std::to_string(k) + "] is [" + std::to_string(lts) +
+                ", " + std::to_string(ute) + "]; [LTS, UTE] needs 0 <= UTE <= LTS <= " +
+                std::to_string(n));
+    if (ute == lts) continue;
+    joining[static_cast<std::size_t>(ute)].push_back(k);
+    leaving[static_cast<std::size_t>(lts)].push_back(k);
+  }
+  detail::active_keys active;
+  run_mask out(n);
+  for (index_t q = 0; q < n; ++q) {
+    for (const index_t k : leaving[static_cast<std::size_t>(q)]) active.remove(k);
+    for (const index_t k : joining[static_cast<std::size_t>(q)]) active.add(k);
+    out.add_row(active.runs());
+  }
+  return out;
+}
+
+inline export_format flashmask_format() {
+  export_format f;
+  f.name = "flashmask";
+  f.summary = ".npy int32 startend_row_indices [N, 2]: [LTS, UTE] per key, seen by rows "
+              "[UTE, LTS) (Paddle FlashMask)";
+  f.shapes = [](const layout& s, const mask_source&, const export_options&) {
+    return flashmask_shapes(s.size());
+  };
+  f.working_bytes = [](const layout& s, const export_options&) {
+    return static_cast<std::uint64_t>(s.size()) * (2 * sizeof(std::int32_t) + 2 * sizeof(index_t));
+  };
+  f.encode = [](const layout&, const interval_mask& m, const export_options&) {
+    return own_arrays(export_flashmask(m));
+  };
+  f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
+    return decode_flashmask(arrays, in.sequence);
+  };
+  return f;
 }
 
 }  // namespace v0

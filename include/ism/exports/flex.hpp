@@ -1,4 +1,4 @@
-// flex (FORMATS.md): a block_mask as the arrays of PyTorch FlexAttention's
+// flex (docs/formats.md#flex): a block_mask as the arrays of PyTorch FlexAttention's
 // BlockMask, all int32:
 //   kv_num_blocks [QB], kv_indices [QB, KB]            partial key blocks of each query block
 //   full_kv_num_blocks [QB], full_kv_indices [QB, KB]  full key blocks of each query block
@@ -9,13 +9,14 @@
 // entries past the count are flex_padding (0, a valid block index; the
 // engine's own builder also leaves valid indices there). A loader adds the leading
 // batch and head dimensions of size 1 and must attach a real mask_mod for the
-// partial blocks (FORMATS.md: a trivial mask_mod can make the engine ignore
-// the sparsity).
+// partial blocks (a trivial mask_mod can make the engine ignore the
+// sparsity: docs/formats.md#flex).
 //
 // Alignment: FlexAttention numbers the queries and keys of a call from 0.
 // Block (qb, kb) of a block_mask of chunk {q0, q1, k0, k1} covers queries
 // q0 + qb * Bq .. and keys k0 + kb * Bk .., so the mask_mod must add q0 and k0
-// to reach the absolute positions of SPEC.md section 4; a whole-row mask has
+// to reach the absolute positions of
+// docs/semantics.md#chunks-and-absolute-positions; a whole-row mask has
 // q0 = k0 = 0. seq_lengths is the chunk's (q1 - q0, k1 - k0).
 //
 // Built from the block_mask's lists in O(QB x KB) for the padded arrays; the
@@ -30,7 +31,8 @@
 #include <vector>
 
 #include "ism/block_mask.hpp"
-#include "ism/npy.hpp"
+#include "ism/detail/format_arrays.hpp"
+#include "ism/export_format.hpp"
 
 namespace ism {
 inline namespace v0 {
@@ -132,6 +134,134 @@ inline std::vector<named_array> named_arrays(const flex_export& x) {
       x.q_indices,     x.full_q_num_blocks, x.full_q_indices,     x.block_size,      x.seq_lengths};
   for (std::size_t i = 0; i < out.size(); ++i) out[i].array.data = std::as_bytes(data[i]);
   return out;
+}
+
+namespace detail {
+
+// Checks the lists of `rows` rows, counts[i] ascending entries of indices row
+// i below `width`, and returns them (the padding past each count is free).
+inline std::vector<std::vector<index_t>> read_padded_lists(const format_arrays& file,
+                                                           std::string_view counts_name,
+                                                           std::string_view indices_name,
+                                                           index_t rows, index_t width) {
+  file.check(counts_name, {npy_dtype::int32}, {rows});
+  file.check(indices_name, {npy_dtype::int32}, {rows, width});
+  const auto counts = file.values<std::int32_t>(counts_name);
+  const auto indices = file.values<std::int32_t>(indices_name);
+  std::vector<std::vector<index_t>> out(static_cast<std::size_t>(rows));
+  for (index_t i = 0; i < rows; ++i) {
+    if (counts[i] < 0 || counts[i] > width)
+      file.fail(std::string(counts_name) + "[" + std::to_string(i) + "] is " +
+                std::to_string(counts[i]) + ", outside [0, " + std::to_string(width) + "]");
+    for (index_t j = 0; j < counts[i]; ++j) {
+      const index_t block = indices[static_cast<std::size_t>(i * width + j)];
+      if (block < 0 || block >= width || (j > 0 && block <= out[i].back()))
+        file.fail(std::string(indices_name) + "[" + std::to_string(i) + ", " + std::to_string(j) +
+                  "] is " + std::to_string(block) + "; a row lists blocks ascending, each in [0, " +
+                  std::to_string(width) + ")");
+      out[i].push_back(block);
+    }
+  }
+  return out;
+}
+
+// The lists of `forward` turned the other way: row j lists the i with j in forward[i].
+inline std::vector<std::vector<index_t>> transposed(const std::vector<std::vector<index_t>>& forward,
+                                                    index_t width) {
+  std::vector<std::vector<index_t>> out(static_cast<std::size_t>(width));
+  for (std::size_t i = 0; i < forward.size(); ++i)
+    for (const index_t j : forward[i]) out[static_cast<std::size_t>(j)].push_back(static_cast<index_t>(i));
+  return out;
+}
+
+}  // namespace detail
+
+// The mask FlexAttention computes from the arrays, with mask_mod applied inside
+// partial blocks: full blocks are visible, unlisted ones hidden. Throws
+// format_error for wrong dtypes or shapes, a block size below 1, seq_lengths
+// other than the layout's, counts or indices out of range or unsorted, a block
+// listed both full and partial, or transposed lists that are not the
+// transpose of the forward ones (the backward pass reads those).
+template <interval_backed_mask M>
+run_mask decode_flex(std::span<const named_array> arrays, const layout& sequence, const M& mask_mod) {
+  const detail::format_arrays file(
+      "flex", arrays,
+      {"kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices", "q_num_blocks",
+       "q_indices", "full_q_num_blocks", "full_q_indices", "block_size", "seq_lengths"});
+  const index_t n = sequence.size();
+  file.check("block_size", {npy_dtype::int32}, {2});
+  file.check("seq_lengths", {npy_dtype::int32}, {2});
+  const auto size = file.values<std::int32_t>("block_size");
+  const auto lengths = file.values<std::int32_t>("seq_lengths");
+  if (size[0] < 1 || size[1] < 1)
+    file.fail("block_size is [" + std::to_string(size[0]) + ", " + std::to_string(size[1]) +
+              "]; blocks hold at least one token each way");
+  if (lengths[0] != n || lengths[1] != n)
+    file.fail("seq_lengths is [" + std::to_string(lengths[0]) + ", " + std::to_string(lengths[1]) +
+              "] but the layout has " + std::to_string(n) + " tokens");
+  const block_grid grid(whole(n), block_size{size[0], size[1]});
+  const index_t qbs = grid.query_blocks(), kbs = grid.key_blocks();
+  const auto partial = detail::read_padded_lists(file, "kv_num_blocks", "kv_indices", qbs, kbs);
+  const auto full = detail::read_padded_lists(file, "full_kv_num_blocks", "full_kv_indices", qbs, kbs);
+  const auto partial_t = detail::read_padded_lists(file, "q_num_blocks", "q_indices", kbs, qbs);
+  const auto full_t = detail::read_padded_lists(file, "full_q_num_blocks", "full_q_indices", kbs, qbs);
+  if (detail::transposed(partial, kbs) != partial_t || detail::transposed(full, kbs) != full_t)
+    file.fail("the q_* lists are not the transpose of the kv_* lists");
+
+  run_mask out(n);
+  for (index_t qb = 0; qb < qbs; ++qb) {
+    std::vector<key_run> whole_tiles;
+    for (const index_t kb : full[static_cast<std::size_t>(qb)]) {
+      if (std::binary_search(partial[qb].begin(), partial[qb].end(), kb))
+        file.fail("key block " + std::to_string(kb) + " of query block " + std::to_string(qb) +
+                  " is listed both full and partial");
+      const chunk tile = grid.tile(qb, kb);
+      whole_tiles.push_back({tile.k0, tile.k1});
+    }
+    const chunk rows = grid.tile(qb, 0);
+    for (index_t q = rows.q0; q < rows.q1; ++q) {
+      std::vector<key_run> runs = whole_tiles;
+      const row_interval r = mask_mod.interval(q);
+      for (const index_t kb : partial[static_cast<std::size_t>(qb)]) {
+        const chunk tile = grid.tile(qb, kb);
+        runs.push_back({std::max(r.lo, tile.k0), std::min(r.hi + 1, tile.k1)});
+      }
+      out.add_row(std::move(runs));
+    }
+  }
+  return out;
+}
+
+inline export_format flex_format() {
+  export_format f;
+  f.name = "flex";
+  f.summary = ".npz int32 FlexAttention BlockMask: kv_num_blocks [QB], kv_indices [QB, KB], "
+              "full_kv_num_blocks, full_kv_indices, the transposes q_num_blocks [KB], q_indices "
+              "[KB, QB], full_q_num_blocks, full_q_indices, and block_size [2], seq_lengths [2]";
+  f.takes_block = true;
+  f.quadratic = true;
+  f.shapes = [](const layout& s, const mask_source&, const export_options& o) {
+    const block_grid grid(whole(s.size()), o.block);
+    return flex_shapes(grid.query_blocks(), grid.key_blocks());
+  };
+  // The block mask lists at most every tile, twice (both directions), with
+  // offsets per block row and column; the padded arrays are the file.
+  f.working_bytes = [](const layout& s, const export_options& o) {
+    const block_grid grid(whole(s.size()), o.block);
+    const double qbs = static_cast<double>(grid.query_blocks());
+    const double kbs = static_cast<double>(grid.key_blocks());
+    const double bytes = qbs * kbs * (2 * sizeof(block_mask::block_index) + 4 * sizeof(std::int32_t)) +
+                         (qbs + kbs) * 4 * sizeof(index_t) +
+                         static_cast<double>(s.size()) * sizeof(row_interval);
+    return detail::saturated_bytes(bytes);
+  };
+  f.encode = [](const layout&, const interval_mask& m, const export_options& o) {
+    return own_arrays(export_flex(make_block_mask(m, o.block)));
+  };
+  f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
+    return decode_flex(arrays, in.sequence, in.mask_mod);
+  };
+  return f;
 }
 
 }  // namespace v0

@@ -1,7 +1,7 @@
-// llamacpp (FORMATS.md): kq_mask [rows, Lk], float16 or float32, the KQ mask
+// llamacpp (docs/formats.md#llamacpp): kq_mask [rows, Lk], float16 or float32, the KQ mask
 // ggml adds to the attention logits: key index contiguous, 0 where visible,
 // -INFINITY where hidden. Row i is query c.q0 + i of the chunk and column j is
-// key c.k0 + j, absolute positions (SPEC.md section 4). llama.cpp builds this
+// key c.k0 + j, absolute positions (docs/semantics.md#chunks-and-absolute-positions). llama.cpp builds this
 // mask per micro-batch, one row per batch token and one column per KV-cache
 // cell, so it matches when cell j holds position c.k0 + j: a contiguous cache
 // from position 0, and chunk {q0, q1, 0, q1} for a prefill of queries [q0, q1).
@@ -22,7 +22,9 @@
 #include <vector>
 
 #include "ism/additive_mask.hpp"
-#include "ism/npy.hpp"
+#include "ism/detail/dense_rows.hpp"
+#include "ism/export_format.hpp"
+#include "ism/exports/additive.hpp"
 
 namespace ism {
 inline namespace v0 {
@@ -113,6 +115,48 @@ std::vector<named_array> named_arrays(const llamacpp_export<T>& x) {
   std::vector<named_array> out = llamacpp_shapes<T>(x.rows, x.keys);
   out[0].array.data = std::as_bytes(std::span(x.kq_mask));
   return out;
+}
+
+inline export_format llamacpp_format() {
+  export_format f;
+  f.name = "llamacpp";
+  f.summary = ".npy float16 kq_mask [N', N]: 0 visible, -inf hidden (--dtype float32); --pad 64 "
+              "pads rows to a multiple of 64 with -inf rows";
+  f.dtypes = {npy_dtype::float16, npy_dtype::float32};
+  f.takes_pad = true;
+  f.quadratic = true;
+  const auto element = [](const export_options& o) { return o.dtype.value_or(npy_dtype::float16); };
+  f.shapes = [element](const layout& s, const mask_source&, const export_options& o) {
+    return std::vector<named_array>{
+        {"kq_mask", {element(o), {llamacpp_padded_rows(s.size(), o.pad), s.size()}, {}}}};
+  };
+  f.working_bytes = [](const layout& s, const export_options&) {
+    return std::min<std::uint64_t>(detail::row_block_bytes + static_cast<std::uint64_t>(s.size()),
+                                   4 * static_cast<std::uint64_t>(s.size()) * static_cast<std::uint64_t>(s.size()));
+  };
+  f.encode = [element](const layout&, const interval_mask& m, const export_options& o) {
+    if (element(o) == npy_dtype::float32) return own_arrays(export_llamacpp<float>(m, o.pad));
+    return own_arrays(export_llamacpp<Eigen::half>(m, o.pad));
+  };
+  f.write = [element](std::ostream& os, const layout&, const interval_mask& m,
+                      const export_options& o) {
+    const index_t rows = llamacpp_padded_rows(m.size(), o.pad);
+    detail::with_float_type(element(o), [&](auto zero) {
+      using T = decltype(zero);
+      if constexpr (ggml_mask_scalar<T>)
+        detail::stream_rows<T>(os, element(o), rows, m.size(),
+                               [&](index_t r0, index_t r1, std::span<T> out) {
+                                 fill_llamacpp_rows<T>(m, whole(m.size()), r0, r1 - r0, out);
+                               });
+    });
+  };
+  // Rows past the N tokens are padding and must be all hidden, which comparing
+  // them with the contract's (absent, so empty) rows checks.
+  f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
+    return detail::decode_additive_rows(arrays, in.sequence, "llamacpp", "kq_mask",
+                                        {npy_dtype::float16, npy_dtype::float32}, true);
+  };
+  return f;
 }
 
 }  // namespace v0
