@@ -21,6 +21,7 @@
 #include "ism/layout_text.hpp"
 #include "ism/mask.hpp"
 #include "ism/npy.hpp"
+#include "ism/npy_read.hpp"
 #include "ism/paradigm.hpp"
 #include "ism/paradigms.hpp"
 #include "ism/print.hpp"
