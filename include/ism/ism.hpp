@@ -24,6 +24,7 @@
 #include "ism/layout_text.hpp"
 #include "ism/mask.hpp"
 #include "ism/npy.hpp"
+#include "ism/npy_read.hpp"
 #include "ism/paradigm.hpp"
 #include "ism/paradigm_registry.hpp"
 #include "ism/paradigms.hpp"

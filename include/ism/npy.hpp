@@ -132,7 +132,10 @@ npy_array make_npy_array(std::span<const T> values, std::vector<index_t> shape) 
   return {npy_dtype_of<T>, std::move(shape), std::as_bytes(values)};
 }
 
-// An .npz member: stored as `name + ".npy"`, which is what numpy.load looks up.
+// What an .npz member's name adds to its array's name; numpy.load looks it up.
+inline constexpr std::string_view npz_member_suffix = ".npy";
+
+// An .npz member: stored as `name + npz_member_suffix`.
 struct named_array {
   std::string name;
   npy_array array;
@@ -362,7 +365,7 @@ inline constexpr std::uint16_t zip_dos_date =
 inline constexpr std::size_t zip_max_entries = 0xFFFE;
 
 inline std::string npz_member_name(const named_array& a) {
-  return a.name + ".npy";
+  return a.name + std::string(npz_member_suffix);
 }
 
 inline void check_npz_names(std::span<const named_array> arrays) {
