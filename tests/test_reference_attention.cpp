@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ism/attention_output.hpp>
 #include <ism/composition.hpp>
+#include <ism/head_tensor.hpp>
 #include <ism/paradigms.hpp>
 #include <ism/reference_attention.hpp>
 #include <limits>
@@ -40,7 +42,7 @@ bool close(double got, long double expected) {
 // First disagreement between the library's result and the oracle's, "" when none.
 std::string compare(const ism::attention_output& got, const oracle::attention& want, index_t lq,
                     index_t heads, index_t dim) {
-  if (got.rows != lq || got.heads != heads || got.dim != dim) return "shape";
+  if (got.tokens != lq || got.heads != heads || got.dim != dim) return "shape";
   if (got.output.size() != want.output.size() || got.lse.size() != want.lse.size()) return "sizes";
   for (index_t r = 0; r < lq; ++r)
     for (index_t h = 0; h < heads; ++h) {
@@ -63,8 +65,8 @@ std::string compare(const ism::attention_output& got, const oracle::attention& w
 }
 
 template <class T>
-ism::head_tensor<T> tensor(const std::vector<T>& data, index_t rows, index_t heads, index_t dim) {
-  return {std::span<const T>(data), rows, heads, dim};
+ism::head_tensor<T> tensor(const std::vector<T>& data, index_t tokens, index_t heads, index_t dim) {
+  return {std::span<const T>(data), tokens, heads, dim};
 }
 
 }  // namespace
@@ -213,7 +215,7 @@ TEST_CASE("reference_attention: shape and argument errors") {
     CHECK_THROWS_WITH(ism::reference_attention(m, Q, KV, tensor(kv6, 6, 2, 1)),
                       doctest::Contains("V holds 24"));
   }
-  SUBCASE("zero heads, zero dim, negative rows") {
+  SUBCASE("zero heads, zero dim, negative tokens") {
     const std::vector<double> none;
     CHECK_THROWS_AS(ism::reference_attention(m, tensor(none, 6, 0, 2), KV, KV), ism::shape_error);
     CHECK_THROWS_AS(ism::reference_attention(m, Q, tensor(none, 6, 0, 2), KV), ism::shape_error);

@@ -9,7 +9,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <ism/attention_output.hpp>
 #include <ism/composition.hpp>
+#include <ism/head_tensor.hpp>
 #include <ism/layout_text.hpp>
 #include <ism/paradigms.hpp>
 #include <ism/reference_attention.hpp>
@@ -43,9 +45,9 @@ std::vector<float> random_values(std::mt19937_64& rng, index_t count, float spre
   return out;
 }
 
-ism::head_tensor<float> tensor(const std::vector<float>& data, index_t rows, index_t heads,
+ism::head_tensor<float> tensor(const std::vector<float>& data, index_t tokens, index_t heads,
                                index_t dim) {
-  return {std::span<const float>(data), rows, heads, dim};
+  return {std::span<const float>(data), tokens, heads, dim};
 }
 
 struct problem {
@@ -124,9 +126,9 @@ double largest_logit(const problem& p, index_t r, index_t h) {
 // must be exactly zeros and -inf.
 std::string compare(const ism::tiled_attention_output& got, const ism::attention_output& want,
                     const problem& p, double output_slack = 0.0) {
-  if (got.rows != want.rows || got.heads != want.heads || got.dim != want.dim) return "shape";
+  if (got.tokens != want.tokens || got.heads != want.heads || got.dim != want.dim) return "shape";
   if (got.output.size() != want.output.size() || got.lse.size() != want.lse.size()) return "sizes";
-  for (index_t r = 0; r < want.rows; ++r)
+  for (index_t r = 0; r < want.tokens; ++r)
     for (index_t h = 0; h < want.heads; ++h) {
       const double lse = want.log_sum_exp(r, h);
       const double got_lse = got.log_sum_exp(r, h);
@@ -168,7 +170,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 bool identical(const ism::tiled_attention_output& a, const ism::tiled_attention_output& b) {
-  return a.rows == b.rows && a.heads == b.heads && a.dim == b.dim &&
+  return a.tokens == b.tokens && a.heads == b.heads && a.dim == b.dim &&
          same_bits(a.output, b.output) && same_bits(a.lse, b.lse);
 }
 
@@ -388,7 +390,7 @@ TEST_CASE("tiled_attention: rows that see nothing give zeros and lse -inf") {
     const std::vector<float> none;
     const ism::tiled_attention_output empty =
         ism::tiled_attention(m, tensor(none, 0, 2, 8), p.keys(), p.values(), 30, 10);
-    CHECK(empty.rows == 0);
+    CHECK(empty.tokens == 0);
     CHECK(empty.output.empty());
     CHECK(empty.lse.empty());
   }
@@ -490,7 +492,7 @@ TEST_CASE("tiled_attention: shape and argument errors") {
     CHECK_THROWS_WITH_AS(ism::tiled_attention(m, Q, KV, tensor(kv6, 6, 2, 1)),
                          doctest::Contains("V holds 24"), ism::shape_error);
   }
-  SUBCASE("zero heads, zero dim, negative rows") {
+  SUBCASE("zero heads, zero dim, negative tokens") {
     const std::vector<float> none;
     CHECK_THROWS_WITH_AS(ism::tiled_attention(m, tensor(none, 6, 0, 2), KV, KV),
                          doctest::Contains("heads and dim must be >= 1"), ism::shape_error);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ism/additive_mask.hpp"
+#include "ism/attention_output.hpp"
 #include "ism/block_classification.hpp"
 #include "ism/block_mask.hpp"
 #include "ism/block_size.hpp"
@@ -12,6 +13,7 @@
 #include "ism/density.hpp"
 #include "ism/errors.hpp"
 #include "ism/exports.hpp"
+#include "ism/head_tensor.hpp"
 #include "ism/incremental_block_mask.hpp"
 #include "ism/interval_mask.hpp"
 #include "ism/interval_view.hpp"

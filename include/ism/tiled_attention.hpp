@@ -22,11 +22,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "ism/attention_output.hpp"
 #include "ism/block_mask.hpp"
 #include "ism/detail/attention_bf16_products.hpp"
 #include "ism/detail/attention_float_products.hpp"
 #include "ism/detail/attention_tile.hpp"
 #include "ism/detail/attention_work.hpp"
+#include "ism/head_tensor.hpp"
 #include "ism/reference_attention.hpp"
 
 #if !EIGEN_VERSION_AT_LEAST(3, 4, 0)
@@ -62,9 +64,9 @@ namespace detail {
 
 template <class T>
 bool fits_its_shape(const head_tensor<T>& t) {
-  return t.rows >= 0 && t.heads >= 1 && t.dim >= 1 && t.heads <= max_index / t.dim &&
-         (t.rows == 0 || t.heads * t.dim <= max_index / t.rows) &&
-         static_cast<index_t>(t.data.size()) == t.rows * t.heads * t.dim;
+  return t.tokens >= 0 && t.heads >= 1 && t.dim >= 1 && t.heads <= max_index / t.dim &&
+         (t.tokens == 0 || t.heads * t.dim <= max_index / t.tokens) &&
+         static_cast<index_t>(t.data.size()) == t.tokens * t.heads * t.dim;
 }
 
 // IEEE 754 magnitudes order like their bit patterns with the sign cleared,
@@ -135,7 +137,7 @@ checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor
   const double scale = attention_scale(settings.scale, q.dim);
 
   // Bounds on the scaled queries, the logits and the unnormalized output (a
-  // sum of up to k.rows weights <= 1 times values) that float must hold; past
+  // sum of up to k.tokens weights <= 1 times values) that float must hold; past
   // them a result could come out inf or NaN.
   const auto beyond_float = [](const char* what, double bound) {
     if (bound <= std::numeric_limits<float>::max()) return;
@@ -149,7 +151,7 @@ checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor
   beyond_float("scale times Q", scaled_queries);
   const auto dim = static_cast<double>(q.dim);
   beyond_float("logits", scaled_queries * k_largest * dim);
-  beyond_float("sums of values", v_largest * static_cast<double>(k.rows));
+  beyond_float("sums of values", v_largest * static_cast<double>(k.tokens));
   constexpr double float_max = std::numeric_limits<float>::max();
   constexpr double float_min = std::numeric_limits<float>::min();
   constexpr double negligible = 1e-7;
@@ -181,9 +183,9 @@ tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
                                            const head_tensor<T>& q, const head_tensor<T>& k,
                                            const head_tensor<T>& v, float scale, index_t threads) {
   tiled_attention_output result{
-      q.rows, q.heads, q.dim,
-      std::vector<float>(static_cast<std::size_t>(q.rows * q.heads * q.dim)),
-      std::vector<float>(static_cast<std::size_t>(q.rows * q.heads))};
+      q.tokens, q.heads, q.dim,
+      std::vector<float>(static_cast<std::size_t>(q.tokens * q.heads * q.dim)),
+      std::vector<float>(static_cast<std::size_t>(q.tokens * q.heads))};
   // A block larger than the chunk is one tile cut at the chunk's end; sizing
   // the buffers from the cut tile keeps them within the tensors' own sizes,
   // whatever block size the mask was built with.
@@ -259,8 +261,8 @@ tiled_attention_output attend(const block_mask& blocks, const M& m, const head_t
 // Attention of the queries and keys of blocks.range() under mask m, visiting
 // the tiles that `blocks` lists; build it once with make_block_mask(m, chunk,
 // size) and reuse it across heads and layers. `blocks` must be a block mask of
-// m: its lists decide which pairs are computed at all. Query row r is the
-// absolute position blocks.range().q0 + r, key row c is range().k0 + c; query
+// m: its lists decide which pairs are computed at all. Query token r is the
+// absolute position blocks.range().q0 + r, key token c is range().k0 + c; query
 // head h reads KV head h / (q.heads / k.heads). A row that sees no key gives
 // zeros and log-sum-exp -inf. Throws shape_error for inconsistent shapes or
 // tensors that do not match the block mask's chunk, argument_error for a
@@ -272,15 +274,16 @@ tiled_attention_output tiled_attention(const block_mask& blocks, const M& m, hea
                                        const attention_settings& settings = {}) {
   const detail::checked_inputs checked = detail::check_attention_inputs(q, k, v, settings);
   const chunk& c = blocks.range();
-  if (q.rows != c.rows() || k.rows != c.cols())
-    throw shape_error("Q and K have " + std::to_string(q.rows) + " and " + std::to_string(k.rows) +
-                      " rows but the block mask covers " + to_string(c));
+  if (q.tokens != c.rows() || k.tokens != c.cols())
+    throw shape_error("Q and K have " + std::to_string(q.tokens) + " and " +
+                      std::to_string(k.tokens) + " tokens but the block mask covers " +
+                      to_string(c));
   check_chunk(m, c);
   return detail::attend(blocks, m, q, k, v, checked, settings.threads);
 }
 
-// The same for queries at positions [q0, q0 + q.rows) against keys
-// [k0, k0 + k.rows), the arguments of reference_attention: a chunk of queries
+// The same for queries at positions [q0, q0 + q.tokens) against keys
+// [k0, k0 + k.tokens), the arguments of reference_attention: a chunk of queries
 // against a KV cache, the one-row decode step included. Builds the block mask
 // in tiles of attention_block_size.
 template <attention_element T, mask M>
@@ -290,7 +293,7 @@ tiled_attention_output tiled_attention(const M& m, head_tensor<T> q, head_tensor
   const detail::checked_inputs checked = detail::check_attention_inputs(q, k, v, settings);
   detail::check_attention_positions(q, k, q0, k0);
   const block_mask blocks =
-      make_block_mask(m, chunk{q0, q0 + q.rows, k0, k0 + k.rows}, attention_block_size);
+      make_block_mask(m, chunk{q0, q0 + q.tokens, k0, k0 + k.tokens}, attention_block_size);
   return detail::attend(blocks, m, q, k, v, checked, settings.threads);
 }
 
