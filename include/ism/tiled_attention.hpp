@@ -161,8 +161,8 @@ checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor
   return {static_cast<float>(scale), exact};
 }
 
-// Calls visit(kb, kind) for the listed key blocks of one query block in
-// ascending order, so every row adds its tiles in the same order.
+// Calls visit(kb, block_class) for the listed key blocks of one query block
+// in ascending order, so every row adds its tiles in the same order.
 template <class Visit>
 void for_each_tile(std::span<const block_mask::block_index> full,
                    std::span<const block_mask::block_index> partial, Visit&& visit) {
@@ -170,9 +170,9 @@ void for_each_tile(std::span<const block_mask::block_index> full,
   auto p = partial.begin();
   while (f != full.end() || p != partial.end()) {
     if (p == partial.end() || (f != full.end() && *f < *p))
-      visit(static_cast<index_t>(*f++), tile_kind::full);
+      visit(static_cast<index_t>(*f++), block_class::full);
     else
-      visit(static_cast<index_t>(*p++), tile_kind::partial);
+      visit(static_cast<index_t>(*p++), block_class::partial);
   }
 }
 
@@ -230,12 +230,12 @@ tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
     const index_t first_row = rows.q0 - grid.range.q0;
     block.start(q.data.data() + (first_row * heads + h) * dim, rows.rows(), heads * dim, scale);
     for_each_tile(blocks.full_key_blocks(qb), blocks.partial_key_blocks(qb),
-                  [&](index_t kb, tile_kind kind) {
+                  [&](index_t kb, block_class cls) {
                     const chunk tile = grid.tile(qb, kb);
-                    if (kind == tile_kind::full)
-                      block.template add_tile<tile_kind::full>(m, tile, h / group, kb);
+                    if (cls == block_class::full)
+                      block.template add_tile<block_class::full>(m, tile, h / group, kb);
                     else
-                      block.template add_tile<tile_kind::partial>(m, tile, h / group, kb);
+                      block.template add_tile<block_class::partial>(m, tile, h / group, kb);
                   });
     block.finish(result.output.data() + (first_row * heads + h) * dim, heads * dim,
                  result.lse.data() + first_row * heads + h, heads);
