@@ -423,6 +423,38 @@ TEST_CASE("tiled_attention: logits of magnitude 1e4 stay finite and correct") {
   }
 }
 
+TEST_CASE("tiled_attention: inputs just inside float's range equal the reference") {
+  std::mt19937_64 rng(36500);
+  const ism::interval_mask m = ism::make_interval_mask<ism::intermittent>(
+      ism::parse_layout("user:4,assistant:4|user:3,assistant:3"));
+  problem p = random_problem(rng, ism::whole(m.size()), 2, 1, 2);
+  p.scale = 1.0;
+  const auto flip_signs = [&](std::vector<float>& x, float size) {
+    for (float& e : x) e = random_layouts::chance(rng, 0.5) ? size : -size;
+  };
+  double tolerance_of_outputs = 1e-5;
+  SUBCASE("logits up to 3.38e38") {
+    // Logits are +-2 (1.3e19)^2 or 0; a row's can differ by more than float holds.
+    flip_signs(p.q, 1.3e19f);
+    flip_signs(p.k, 1.3e19f);
+  }
+  SUBCASE("sums of values up to 2.8e38") {
+    flip_signs(p.v, 2e37f);  // 14 keys
+    tolerance_of_outputs *= 2e37;
+  }
+  const ism::tiled_attention_output got =
+      ism::tiled_attention(m, p.queries(), p.keys(), p.values(), 0, 0, settings(p.scale));
+  const ism::attention_output want = reference(m, p);
+  for (std::size_t i = 0; i < want.lse.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::fabs(got.lse[i] - want.lse[i]) <= 1e-6 * std::max(1.0, std::fabs(want.lse[i])));
+  }
+  for (std::size_t i = 0; i < want.output.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::fabs(got.output[i] - want.output[i]) <= tolerance_of_outputs);
+  }
+}
+
 TEST_CASE("tiled_attention: bfloat16 inputs the dot-product kernels cannot take exactly") {
   // Those kernels sum q.k before the scale and read subnormals as zero; such
   // inputs take the float path and still match the reference.

@@ -13,7 +13,6 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -123,8 +122,8 @@ struct checked_inputs {
   bool bf16_dot_products_exact;
 };
 
-// reference_attention's checks, with the same messages, plus the ones float
-// arithmetic adds.
+// reference_attention's checks, with the same messages but float's range in
+// place of double's, and the thread count.
 template <class T>
 checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor<T>& k,
                                       const head_tensor<T>& v, const attention_settings& settings) {
@@ -135,23 +134,8 @@ checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor
   if (settings.threads < 1)
     throw argument_error("attention threads " + std::to_string(settings.threads) + " must be >= 1");
   const double scale = attention_scale(settings.scale, q.dim);
-
-  // Bounds on the scaled queries, the logits and the unnormalized output (a
-  // sum of up to k.tokens weights <= 1 times values) that float must hold; past
-  // them a result could come out inf or NaN.
-  const auto beyond_float = [](const char* what, double bound) {
-    if (bound <= std::numeric_limits<float>::max()) return;
-    char shown[32];
-    std::snprintf(shown, sizeof shown, "%.3g", bound);
-    throw argument_error(std::string("attention ") + what + " can reach " + shown +
-                         ", beyond float's range");
-  };
-  beyond_float("scale", std::fabs(scale));
-  const double scaled_queries = std::fabs(scale) * q_largest;
-  beyond_float("scale times Q", scaled_queries);
+  check_attention_range<float>(scale, {q_largest, k_largest, v_largest}, q.dim, k.tokens);
   const auto dim = static_cast<double>(q.dim);
-  beyond_float("logits", scaled_queries * k_largest * dim);
-  beyond_float("sums of values", v_largest * static_cast<double>(k.tokens));
   constexpr double float_max = std::numeric_limits<float>::max();
   constexpr double float_min = std::numeric_limits<float>::min();
   constexpr double negligible = 1e-7;
