@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdint>
 #include <ism/dense_mask.hpp>
+#include <ism/head_tensor.hpp>
 #include <ism/layout.hpp>
 #include <ism/paradigms.hpp>
 #include <ism/tiled_attention.hpp>

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ism/attention_output.hpp>
 #include <ism/composition.hpp>
+#include <ism/head_tensor.hpp>
 #include <ism/paradigms.hpp>
 #include <ism/reference_attention.hpp>
 #include <limits>
@@ -40,7 +42,7 @@ bool close(double got, long double expected) {
 // First disagreement between the library's result and the oracle's, "" when none.
 std::string compare(const ism::attention_output& got, const oracle::attention& want, index_t lq,
                     index_t heads, index_t dim) {
-  if (got.rows != lq || got.heads != heads || got.dim != dim) return "shape";
+  if (got.tokens != lq || got.heads != heads || got.dim != dim) return "shape";
   if (got.output.size() != want.output.size() || got.lse.size() != want.lse.size()) return "sizes";
   for (index_t r = 0; r < lq; ++r)
     for (index_t h = 0; h < heads; ++h) {
@@ -63,8 +65,8 @@ std::string compare(const ism::attention_output& got, const oracle::attention& w
 }
 
 template <class T>
-ism::head_tensor<T> tensor(const std::vector<T>& data, index_t rows, index_t heads, index_t dim) {
-  return {std::span<const T>(data), rows, heads, dim};
+ism::head_tensor<T> tensor(const std::vector<T>& data, index_t tokens, index_t heads, index_t dim) {
+  return {std::span<const T>(data), tokens, heads, dim};
 }
 
 }  // namespace
@@ -213,7 +215,7 @@ TEST_CASE("reference_attention: shape and argument errors") {
     CHECK_THROWS_WITH(ism::reference_attention(m, Q, KV, tensor(kv6, 6, 2, 1)),
                       doctest::Contains("V holds 24"));
   }
-  SUBCASE("zero heads, zero dim, negative rows") {
+  SUBCASE("zero heads, zero dim, negative tokens") {
     const std::vector<double> none;
     CHECK_THROWS_AS(ism::reference_attention(m, tensor(none, 6, 0, 2), KV, KV), ism::shape_error);
     CHECK_THROWS_AS(ism::reference_attention(m, Q, tensor(none, 6, 0, 2), KV), ism::shape_error);
@@ -303,5 +305,87 @@ TEST_CASE("reference_attention: a non-finite input value is an argument_error na
                          doctest::Contains("K(1, 1, 2)"), ism::argument_error);
     CHECK_THROWS_WITH_AS(ism::reference_attention(everything, good, good, with_bad),
                          doctest::Contains("V(1, 1, 2)"), ism::argument_error);
+  }
+}
+
+TEST_CASE("reference_attention: inputs that could overflow double are argument_errors") {
+  // Unchecked, Q = K = 1e200 made the logits inf and the output NaN (inf - inf),
+  // and K = -1e200 made them -inf: zeros and log-sum-exp -inf, as if the rows
+  // saw no key.
+  const ism::layout l = ism::layout_builder{}.user(3).assistant(3).build();
+  const ism::interval_mask m = ism::make_interval_mask<ism::causal>(l);
+  const std::vector<double> huge(6 * 2, 1e200), minus_huge(6 * 2, -1e200), ones(6 * 2, 1.0);
+  const auto Huge = tensor(huge, 6, 1, 2);
+  const auto MinusHuge = tensor(minus_huge, 6, 1, 2);
+  const auto Ones = tensor(ones, 6, 1, 2);
+  // |scale| max|Q| max|K| dim = 2^-1/2 1e200 1e200 2.
+  CHECK_THROWS_WITH_AS(ism::reference_attention(m, Huge, Huge, Ones),
+                       doctest::Contains("attention logits can reach 1.41e+400, beyond double's"),
+                       ism::argument_error);
+  CHECK_THROWS_WITH_AS(ism::reference_attention(m, Huge, MinusHuge, Ones),
+                       doctest::Contains("attention logits can reach 1.41e+400, beyond double's"),
+                       ism::argument_error);
+  const std::vector<double> large(6 * 2, 1e10), tiny(6 * 2, 1e-300);
+  CHECK_THROWS_WITH_AS(
+      ism::reference_attention(m, tensor(large, 6, 1, 2), tensor(tiny, 6, 1, 2), Ones, 0, 0, 1e300),
+      doctest::Contains("attention scale times Q can reach 1e+310, beyond double's range"),
+      ism::argument_error);
+  const std::vector<double> v_huge(6 * 2, 1e308);
+  CHECK_THROWS_WITH_AS(
+      ism::reference_attention(m, Ones, Ones, tensor(v_huge, 6, 1, 2)),
+      doctest::Contains("attention sums of values can reach 6e+308, beyond double's"),
+      ism::argument_error);
+}
+
+TEST_CASE("reference_attention: inputs just inside double's range equal the oracle") {
+  std::mt19937_64 rng(18000);
+  const ism::layout l =
+      ism::layout_builder{}.user(4).assistant(4).next_document().user(3).assistant(3).build();
+  const oracle::row o = oracle::describe(l);
+  const ism::interval_mask m = ism::make_interval_mask<ism::intermittent>(l);
+  const index_t n = l.size(), heads = 2, kv_heads = 1, dim = 2;
+  const auto visible = [&](index_t a, index_t b) { return oracle::visible("ism", o, a, b); };
+  // Values of magnitude `size` with random signs.
+  const auto signed_values = [&](index_t count, double size) {
+    std::vector<double> out(static_cast<std::size_t>(count));
+    for (double& x : out) x = random_layouts::chance(rng, 0.5) ? size : -size;
+    return out;
+  };
+  SUBCASE("logits up to 1.62e308") {
+    // Logits are +-2 (9e153)^2 or 0, so a row's logits can differ by more
+    // than double holds; the far ones get weight exactly zero.
+    const auto q = signed_values(n * heads * dim, 9e153);
+    const auto k = signed_values(n * kv_heads * dim, 9e153);
+    const auto v = random_values(rng, n * kv_heads * dim);
+    const ism::attention_output got =
+        ism::reference_attention(m, tensor(q, n, heads, dim), tensor(k, n, kv_heads, dim),
+                                 tensor(v, n, kv_heads, dim), 0, 0, 1.0);
+    CHECK(*std::max_element(got.lse.begin(), got.lse.end()) > 1.6e308);
+    const oracle::attention want =
+        oracle::attend(visible, q, k, v, n, n, heads, kv_heads, dim, 0, 0, 1.0L);
+    CHECK(compare(got, want, n, heads, dim) == "");
+    // 1e154 takes the logits to 2e308, past double's largest value.
+    const auto q_past = signed_values(n * heads * dim, 1e154);
+    const auto k_past = signed_values(n * kv_heads * dim, 1e154);
+    CHECK_THROWS_WITH_AS(
+        ism::reference_attention(m, tensor(q_past, n, heads, dim), tensor(k_past, n, kv_heads, dim),
+                                 tensor(v, n, kv_heads, dim), 0, 0, 1.0),
+        doctest::Contains("attention logits can reach 2e+308"), ism::argument_error);
+  }
+  SUBCASE("sums of values up to 1.4e308") {
+    const auto q = random_values(rng, n * heads * dim);
+    const auto k = random_values(rng, n * kv_heads * dim);
+    const auto v = signed_values(n * kv_heads * dim, 1e307);  // 14 keys
+    const ism::attention_output got = ism::reference_attention(
+        m, tensor(q, n, heads, dim), tensor(k, n, kv_heads, dim), tensor(v, n, kv_heads, dim));
+    const oracle::attention want =
+        oracle::attend(visible, q, k, v, n, n, heads, kv_heads, dim, 0, 0,
+                       1.0L / std::sqrt(static_cast<long double>(dim)));
+    CHECK(compare(got, want, n, heads, dim) == "");
+    const auto v_past = signed_values(n * kv_heads * dim, 1.3e307);
+    CHECK_THROWS_WITH_AS(
+        ism::reference_attention(m, tensor(q, n, heads, dim), tensor(k, n, kv_heads, dim),
+                                 tensor(v_past, n, kv_heads, dim)),
+        doctest::Contains("attention sums of values can reach 1.82e+308"), ism::argument_error);
   }
 }

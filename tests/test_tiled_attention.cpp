@@ -9,7 +9,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <ism/attention_output.hpp>
 #include <ism/composition.hpp>
+#include <ism/head_tensor.hpp>
 #include <ism/layout_text.hpp>
 #include <ism/paradigms.hpp>
 #include <ism/reference_attention.hpp>
@@ -43,9 +45,9 @@ std::vector<float> random_values(std::mt19937_64& rng, index_t count, float spre
   return out;
 }
 
-ism::head_tensor<float> tensor(const std::vector<float>& data, index_t rows, index_t heads,
+ism::head_tensor<float> tensor(const std::vector<float>& data, index_t tokens, index_t heads,
                                index_t dim) {
-  return {std::span<const float>(data), rows, heads, dim};
+  return {std::span<const float>(data), tokens, heads, dim};
 }
 
 struct problem {
@@ -124,9 +126,9 @@ double largest_logit(const problem& p, index_t r, index_t h) {
 // must be exactly zeros and -inf.
 std::string compare(const ism::tiled_attention_output& got, const ism::attention_output& want,
                     const problem& p, double output_slack = 0.0) {
-  if (got.rows != want.rows || got.heads != want.heads || got.dim != want.dim) return "shape";
+  if (got.tokens != want.tokens || got.heads != want.heads || got.dim != want.dim) return "shape";
   if (got.output.size() != want.output.size() || got.lse.size() != want.lse.size()) return "sizes";
-  for (index_t r = 0; r < want.rows; ++r)
+  for (index_t r = 0; r < want.tokens; ++r)
     for (index_t h = 0; h < want.heads; ++h) {
       const double lse = want.log_sum_exp(r, h);
       const double got_lse = got.log_sum_exp(r, h);
@@ -168,7 +170,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 bool identical(const ism::tiled_attention_output& a, const ism::tiled_attention_output& b) {
-  return a.rows == b.rows && a.heads == b.heads && a.dim == b.dim &&
+  return a.tokens == b.tokens && a.heads == b.heads && a.dim == b.dim &&
          same_bits(a.output, b.output) && same_bits(a.lse, b.lse);
 }
 
@@ -388,7 +390,7 @@ TEST_CASE("tiled_attention: rows that see nothing give zeros and lse -inf") {
     const std::vector<float> none;
     const ism::tiled_attention_output empty =
         ism::tiled_attention(m, tensor(none, 0, 2, 8), p.keys(), p.values(), 30, 10);
-    CHECK(empty.rows == 0);
+    CHECK(empty.tokens == 0);
     CHECK(empty.output.empty());
     CHECK(empty.lse.empty());
   }
@@ -418,6 +420,38 @@ TEST_CASE("tiled_attention: logits of magnitude 1e4 stay finite and correct") {
     const bf16_problem b(p);
     CHECK(compare(ism::tiled_attention(m, b.queries(), b.keys(), b.values(), 0, 0, settings(1.0)),
                   reference(m, b.rounded), b.rounded, bf16_weights_slack(b.rounded)) == "");
+  }
+}
+
+TEST_CASE("tiled_attention: inputs just inside float's range equal the reference") {
+  std::mt19937_64 rng(36500);
+  const ism::interval_mask m = ism::make_interval_mask<ism::intermittent>(
+      ism::parse_layout("user:4,assistant:4|user:3,assistant:3"));
+  problem p = random_problem(rng, ism::whole(m.size()), 2, 1, 2);
+  p.scale = 1.0;
+  const auto flip_signs = [&](std::vector<float>& x, float size) {
+    for (float& e : x) e = random_layouts::chance(rng, 0.5) ? size : -size;
+  };
+  double tolerance_of_outputs = 1e-5;
+  SUBCASE("logits up to 3.38e38") {
+    // Logits are +-2 (1.3e19)^2 or 0; a row's can differ by more than float holds.
+    flip_signs(p.q, 1.3e19f);
+    flip_signs(p.k, 1.3e19f);
+  }
+  SUBCASE("sums of values up to 2.8e38") {
+    flip_signs(p.v, 2e37f);  // 14 keys
+    tolerance_of_outputs *= 2e37;
+  }
+  const ism::tiled_attention_output got =
+      ism::tiled_attention(m, p.queries(), p.keys(), p.values(), 0, 0, settings(p.scale));
+  const ism::attention_output want = reference(m, p);
+  for (std::size_t i = 0; i < want.lse.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::fabs(got.lse[i] - want.lse[i]) <= 1e-6 * std::max(1.0, std::fabs(want.lse[i])));
+  }
+  for (std::size_t i = 0; i < want.output.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::fabs(got.output[i] - want.output[i]) <= tolerance_of_outputs);
   }
 }
 
@@ -490,7 +524,7 @@ TEST_CASE("tiled_attention: shape and argument errors") {
     CHECK_THROWS_WITH_AS(ism::tiled_attention(m, Q, KV, tensor(kv6, 6, 2, 1)),
                          doctest::Contains("V holds 24"), ism::shape_error);
   }
-  SUBCASE("zero heads, zero dim, negative rows") {
+  SUBCASE("zero heads, zero dim, negative tokens") {
     const std::vector<float> none;
     CHECK_THROWS_WITH_AS(ism::tiled_attention(m, tensor(none, 6, 0, 2), KV, KV),
                          doctest::Contains("heads and dim must be >= 1"), ism::shape_error);

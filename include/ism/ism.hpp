@@ -3,6 +3,7 @@
 
 #include "ism/additive_mask.hpp"
 #include "ism/any_paradigm.hpp"
+#include "ism/attention_output.hpp"
 #include "ism/block_classification.hpp"
 #include "ism/block_mask.hpp"
 #include "ism/block_size.hpp"
@@ -15,6 +16,7 @@
 #include "ism/export_format.hpp"
 #include "ism/exports.hpp"
 #include "ism/format_registry.hpp"
+#include "ism/head_tensor.hpp"
 #include "ism/incremental_block_mask.hpp"
 #include "ism/interval_mask.hpp"
 #include "ism/interval_view.hpp"

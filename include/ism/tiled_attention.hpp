@@ -13,7 +13,6 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -22,11 +21,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "ism/attention_output.hpp"
 #include "ism/block_mask.hpp"
 #include "ism/detail/attention_bf16_products.hpp"
 #include "ism/detail/attention_float_products.hpp"
 #include "ism/detail/attention_tile.hpp"
 #include "ism/detail/attention_work.hpp"
+#include "ism/head_tensor.hpp"
 #include "ism/reference_attention.hpp"
 
 #if !EIGEN_VERSION_AT_LEAST(3, 4, 0)
@@ -62,9 +63,9 @@ namespace detail {
 
 template <class T>
 bool fits_its_shape(const head_tensor<T>& t) {
-  return t.rows >= 0 && t.heads >= 1 && t.dim >= 1 && t.heads <= max_index / t.dim &&
-         (t.rows == 0 || t.heads * t.dim <= max_index / t.rows) &&
-         static_cast<index_t>(t.data.size()) == t.rows * t.heads * t.dim;
+  return t.tokens >= 0 && t.heads >= 1 && t.dim >= 1 && t.heads <= max_index / t.dim &&
+         (t.tokens == 0 || t.heads * t.dim <= max_index / t.tokens) &&
+         static_cast<index_t>(t.data.size()) == t.tokens * t.heads * t.dim;
 }
 
 // IEEE 754 magnitudes order like their bit patterns with the sign cleared,
@@ -121,8 +122,8 @@ struct checked_inputs {
   bool bf16_dot_products_exact;
 };
 
-// reference_attention's checks, with the same messages, plus the ones float
-// arithmetic adds.
+// reference_attention's checks, with the same messages but float's range in
+// place of double's, and the thread count.
 template <class T>
 checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor<T>& k,
                                       const head_tensor<T>& v, const attention_settings& settings) {
@@ -133,23 +134,8 @@ checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor
   if (settings.threads < 1)
     throw argument_error("attention threads " + std::to_string(settings.threads) + " must be >= 1");
   const double scale = attention_scale(settings.scale, q.dim);
-
-  // Bounds on the scaled queries, the logits and the unnormalized output (a
-  // sum of up to k.rows weights <= 1 times values) that float must hold; past
-  // them a result could come out inf or NaN.
-  const auto beyond_float = [](const char* what, double bound) {
-    if (bound <= std::numeric_limits<float>::max()) return;
-    char shown[32];
-    std::snprintf(shown, sizeof shown, "%.3g", bound);
-    throw argument_error(std::string("attention ") + what + " can reach " + shown +
-                         ", beyond float's range");
-  };
-  beyond_float("scale", std::fabs(scale));
-  const double scaled_queries = std::fabs(scale) * q_largest;
-  beyond_float("scale times Q", scaled_queries);
+  check_attention_range<float>(scale, {q_largest, k_largest, v_largest}, q.dim, k.tokens);
   const auto dim = static_cast<double>(q.dim);
-  beyond_float("logits", scaled_queries * k_largest * dim);
-  beyond_float("sums of values", v_largest * static_cast<double>(k.rows));
   constexpr double float_max = std::numeric_limits<float>::max();
   constexpr double float_min = std::numeric_limits<float>::min();
   constexpr double negligible = 1e-7;
@@ -159,8 +145,8 @@ checked_inputs check_attention_inputs(const head_tensor<T>& q, const head_tensor
   return {static_cast<float>(scale), exact};
 }
 
-// Calls visit(kb, kind) for the listed key blocks of one query block in
-// ascending order, so every row adds its tiles in the same order.
+// Calls visit(kb, block_class) for the listed key blocks of one query block
+// in ascending order, so every row adds its tiles in the same order.
 template <class Visit>
 void for_each_tile(std::span<const block_mask::block_index> full,
                    std::span<const block_mask::block_index> partial, Visit&& visit) {
@@ -168,9 +154,9 @@ void for_each_tile(std::span<const block_mask::block_index> full,
   auto p = partial.begin();
   while (f != full.end() || p != partial.end()) {
     if (p == partial.end() || (f != full.end() && *f < *p))
-      visit(static_cast<index_t>(*f++), tile_kind::full);
+      visit(static_cast<index_t>(*f++), block_class::full);
     else
-      visit(static_cast<index_t>(*p++), tile_kind::partial);
+      visit(static_cast<index_t>(*p++), block_class::partial);
   }
 }
 
@@ -181,9 +167,9 @@ tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
                                            const head_tensor<T>& q, const head_tensor<T>& k,
                                            const head_tensor<T>& v, float scale, index_t threads) {
   tiled_attention_output result{
-      q.rows, q.heads, q.dim,
-      std::vector<float>(static_cast<std::size_t>(q.rows * q.heads * q.dim)),
-      std::vector<float>(static_cast<std::size_t>(q.rows * q.heads))};
+      q.tokens, q.heads, q.dim,
+      std::vector<float>(static_cast<std::size_t>(q.tokens * q.heads * q.dim)),
+      std::vector<float>(static_cast<std::size_t>(q.tokens * q.heads))};
   // A block larger than the chunk is one tile cut at the chunk's end; sizing
   // the buffers from the cut tile keeps them within the tensors' own sizes,
   // whatever block size the mask was built with.
@@ -228,12 +214,12 @@ tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
     const index_t first_row = rows.q0 - grid.range.q0;
     block.start(q.data.data() + (first_row * heads + h) * dim, rows.rows(), heads * dim, scale);
     for_each_tile(blocks.full_key_blocks(qb), blocks.partial_key_blocks(qb),
-                  [&](index_t kb, tile_kind kind) {
+                  [&](index_t kb, block_class cls) {
                     const chunk tile = grid.tile(qb, kb);
-                    if (kind == tile_kind::full)
-                      block.template add_tile<tile_kind::full>(m, tile, h / group, kb);
+                    if (cls == block_class::full)
+                      block.template add_tile<block_class::full>(m, tile, h / group, kb);
                     else
-                      block.template add_tile<tile_kind::partial>(m, tile, h / group, kb);
+                      block.template add_tile<block_class::partial>(m, tile, h / group, kb);
                   });
     block.finish(result.output.data() + (first_row * heads + h) * dim, heads * dim,
                  result.lse.data() + first_row * heads + h, heads);
@@ -259,8 +245,8 @@ tiled_attention_output attend(const block_mask& blocks, const M& m, const head_t
 // Attention of the queries and keys of blocks.range() under mask m, visiting
 // the tiles that `blocks` lists; build it once with make_block_mask(m, chunk,
 // size) and reuse it across heads and layers. `blocks` must be a block mask of
-// m: its lists decide which pairs are computed at all. Query row r is the
-// absolute position blocks.range().q0 + r, key row c is range().k0 + c; query
+// m: its lists decide which pairs are computed at all. Query token r is the
+// absolute position blocks.range().q0 + r, key token c is range().k0 + c; query
 // head h reads KV head h / (q.heads / k.heads). A row that sees no key gives
 // zeros and log-sum-exp -inf. Throws shape_error for inconsistent shapes or
 // tensors that do not match the block mask's chunk, argument_error for a
@@ -272,15 +258,16 @@ tiled_attention_output tiled_attention(const block_mask& blocks, const M& m, hea
                                        const attention_settings& settings = {}) {
   const detail::checked_inputs checked = detail::check_attention_inputs(q, k, v, settings);
   const chunk& c = blocks.range();
-  if (q.rows != c.rows() || k.rows != c.cols())
-    throw shape_error("Q and K have " + std::to_string(q.rows) + " and " + std::to_string(k.rows) +
-                      " rows but the block mask covers " + to_string(c));
+  if (q.tokens != c.rows() || k.tokens != c.cols())
+    throw shape_error("Q and K have " + std::to_string(q.tokens) + " and " +
+                      std::to_string(k.tokens) + " tokens but the block mask covers " +
+                      to_string(c));
   check_chunk(m, c);
   return detail::attend(blocks, m, q, k, v, checked, settings.threads);
 }
 
-// The same for queries at positions [q0, q0 + q.rows) against keys
-// [k0, k0 + k.rows), the arguments of reference_attention: a chunk of queries
+// The same for queries at positions [q0, q0 + q.tokens) against keys
+// [k0, k0 + k.tokens), the arguments of reference_attention: a chunk of queries
 // against a KV cache, the one-row decode step included. Builds the block mask
 // in tiles of attention_block_size.
 template <attention_element T, mask M>
@@ -290,7 +277,7 @@ tiled_attention_output tiled_attention(const M& m, head_tensor<T> q, head_tensor
   const detail::checked_inputs checked = detail::check_attention_inputs(q, k, v, settings);
   detail::check_attention_positions(q, k, q0, k0);
   const block_mask blocks =
-      make_block_mask(m, chunk{q0, q0 + q.rows, k0, k0 + k.rows}, attention_block_size);
+      make_block_mask(m, chunk{q0, q0 + q.tokens, k0, k0 + k.tokens}, attention_block_size);
   return detail::attend(blocks, m, q, k, v, checked, settings.threads);
 }
 

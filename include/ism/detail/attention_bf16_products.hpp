@@ -16,7 +16,7 @@
 
 #include "ism/block_classification.hpp"
 #include "ism/detail/attention_kernels.hpp"
-#include "ism/reference_attention.hpp"
+#include "ism/head_tensor.hpp"
 
 namespace ism {
 inline namespace v0 {

@@ -9,7 +9,7 @@
 
 #include "ism/block_classification.hpp"
 #include "ism/detail/attention_kernels.hpp"
-#include "ism/reference_attention.hpp"
+#include "ism/head_tensor.hpp"
 
 namespace ism {
 inline namespace v0 {
@@ -36,7 +36,7 @@ class float_products {
         grid_(grid),
         block_floats_(whole_kernel_cols(grid.bk) * k.dim),
         keys_(static_cast<std::size_t>(k.heads * grid.key_blocks() * block_floats_)),
-        values_(static_cast<std::size_t>(k.heads * k.rows * output_stride())) {}
+        values_(static_cast<std::size_t>(k.heads * k.tokens * output_stride())) {}
 
   // Floats per row of a logits buffer and of an output accumulator.
   index_t logits_stride() const noexcept { return whole_kernel_cols(grid_.bk); }
@@ -54,7 +54,7 @@ class float_products {
       float* column = panels + c / kernel_cols * dim * kernel_cols + c % kernel_cols;
       for (index_t t = 0; t < dim; ++t)
         column[t * kernel_cols] = static_cast<float>(k_(first + c, head, t));
-      float* value = values_.data() + (head * k_.rows + first + c) * output_stride();
+      float* value = values_.data() + (head * k_.tokens + first + c) * output_stride();
       for (index_t t = 0; t < dim; ++t) value[t] = static_cast<float>(v_(first + c, head, t));
     }
   }
@@ -94,7 +94,7 @@ class float_products {
       const index_t v_stride = products_->output_stride();
       const index_t first_key = kb * products_->grid_.bk;
       const float* values =
-          products_->values_.data() + (head * products_->k_.rows + first_key) * v_stride;
+          products_->values_.data() + (head * products_->k_.tokens + first_key) * v_stride;
       for_each_row_group<kernel_rows>(rows_, [&](auto rows, index_t first) {
         for (index_t c = 0; c < v_stride; c += kernel_cols)
           product_kernel<rows(), true>(p + first * p_stride, p_stride, values + c, v_stride, cols,
@@ -115,7 +115,7 @@ class float_products {
   block_grid grid_;
   index_t block_floats_;
   aligned_floats keys_;    // (heads, key blocks, panels, dim, kernel_cols)
-  aligned_floats values_;  // (heads, rows, output_stride)
+  aligned_floats values_;  // (heads, keys, output_stride)
 };
 
 }  // namespace detail

@@ -12,6 +12,7 @@
 #include <limits>
 #include <memory>
 
+#include "ism/block_classification.hpp"
 #include "ism/chunk.hpp"
 #include "ism/detail/attention_tile_mask.hpp"
 #include "ism/mask.hpp"
@@ -19,8 +20,6 @@
 namespace ism {
 inline namespace v0 {
 namespace detail {
-
-enum class tile_kind { full, partial };
 
 // Replaces x[0, n) by exp(x - shift) and returns their sum, in one pass.
 inline float exp_and_sum(float* x, index_t n, float shift) {
@@ -72,12 +71,14 @@ class query_block_softmax {
 
   // Folds in key block kb of KV head `head`, the tile that queries
   // [tile.q0, tile.q1) meet. A full tile does no mask work.
-  template <tile_kind Kind, mask M>
+  template <block_class Class, mask M>
   void add_tile(const M& m, const chunk& tile, index_t head, index_t kb) {
+    static_assert(Class != block_class::empty,
+                  "add_tile folds in a full or partial tile; an empty one is never visited");
     const index_t cols = tile.cols();
     queries_.logits(head, kb, cols, p_.data(), p_.cols());
     for (index_t i = 0; i < rows_; ++i) {
-      if constexpr (Kind == tile_kind::full) {
+      if constexpr (Class == block_class::full) {
         fold_row<false>(i, {0, cols}, cols);
       } else if constexpr (interval_backed_mask<M>) {
         fold_row<false>(i, visible_columns(m, tile.q0 + i, tile), cols);
