@@ -492,6 +492,20 @@ TEST_CASE("cli: --max-bytes refuses an oversized output before writing anything"
   CHECK(s.files() == std::vector<std::string>{"mask.npy"});
 }
 
+// Runs export, show and stats on `layout`, the export writing to `file`, and
+// hands each result to check.
+template <class Check>
+void for_each_layout_command(const scratch& s, const std::string& layout, const fs::path& file,
+                             Check check) {
+  for (const std::string command : {"export", "show", "stats"}) {
+    CAPTURE(command);
+    std::vector<std::string> args{command, "--layout", layout};
+    if (command != "stats") args.insert(args.end(), {"--paradigm", "ism"});
+    if (command == "export") args.insert(args.end(), {"--format", "dense", "-o", file.string()});
+    check(run(s, args));
+  }
+}
+
 TEST_CASE("cli: every class of invalid layout exits 2, names the problem and writes nothing") {
   scratch s;
   const fs::path file = s.out / "mask.npy";
@@ -515,19 +529,43 @@ TEST_CASE("cli: every class of invalid layout exits 2, names the problem and wri
       {"user:-3", "expected a segment length"},
   };
   for (const bad_layout& c : cases) {
-    for (const std::string command : {"export", "show", "stats"}) {
-      CAPTURE(c.layout);
-      CAPTURE(command);
-      std::vector<std::string> args{command, "--layout", c.layout};
-      if (command != "stats") args.insert(args.end(), {"--paradigm", "ism"});
-      if (command == "export") args.insert(args.end(), {"--format", "dense", "-o", file.string()});
-      const result r = run(s, args);
+    CAPTURE(c.layout);
+    for_each_layout_command(s, c.layout, file, [&](const result& r) {
       CHECK(r.code == 2);
       CHECK(r.err.starts_with("ism: error: invalid --layout"));
       CHECK(contains(r.err, c.message));
       CHECK(r.out.empty());
       CHECK(s.files().empty());
-    }
+    });
+  }
+}
+
+TEST_CASE("cli: a hostile --layout is quoted escaped and shortened, not echoed") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  std::string turns;
+  for (int i = 0; i < 8000; ++i) turns += "user:1,";
+  // 112 KB with a terminal escape sequence in the middle (one argument may
+  // have 128 KiB on Linux).
+  struct hostile {
+    std::string layout;
+    std::string err;
+  };
+  const std::vector<hostile> cases{
+      {turns + "\x1b[2J" + turns,
+       "ism: error: invalid --layout: expected a role (system, user, tool, assistant or s, u, t, "
+       "a) (at character 56000) in ...'ser:1,user:1,user:1,\\x1b[2Juser:1,user:1,us'...\n"},
+      {"user:4\xc3",
+       "ism: error: invalid --layout: unexpected character '\\xc3'; expected ',' or '|' (at "
+       "character 6) in 'user:4\\xc3'\n"},
+  };
+  for (const hostile& c : cases) {
+    for_each_layout_command(s, c.layout, file, [&](const result& r) {
+      CHECK(r.code == 2);
+      CHECK(r.err == c.err);
+      CHECK(r.out.empty());
+      CHECK(s.files().empty());
+    });
   }
 }
 
