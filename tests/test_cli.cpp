@@ -676,6 +676,34 @@ TEST_CASE("cli: a failed export leaves an existing output file untouched") {
   CHECK(npy_reader::read_npy(file).shape == std::vector<std::int64_t>{3, 3});
 }
 
+TEST_CASE("cli: a summary that cannot be printed leaves no new file") {
+  if (!fs::exists("/dev/full")) {
+    MESSAGE("no /dev/full here; skipping");
+    return;
+  }
+  scratch s;
+  // The CLI's standard output goes to /dev/full, where every write fails.
+  const std::string to_full = "to_full() { \"$@\" > /dev/full; }; to_full ";
+  const fs::path npy = s.out / "mask.npy";
+  const fs::path svg = s.out / "mask.svg";
+  const std::vector<std::string> export_npy{"export",   "--layout", "u:3,a:2", "--paradigm", "ism",
+                                            "--format", "dense",    "-o",      npy.string()};
+  const std::vector<std::string> show_svg{"show", "--layout", "u:3,a:2",   "--paradigm",
+                                          "ism",  "--svg",    svg.string()};
+  for (const std::vector<std::string>& args : {export_npy, show_svg}) {
+    CAPTURE(args.front());
+    const result r = run(s, args, to_full);
+    CHECK(r.code == 2);
+    CHECK(r.err == "ism: error: writing to standard output failed\n");
+    CHECK(s.files().empty());
+  }
+  // An existing file stays as it was.
+  std::ofstream(npy) << "precious";
+  CHECK(run(s, export_npy, to_full).code == 2);
+  CHECK(npy_reader::read_file(npy) == "precious");
+  CHECK(s.files() == std::vector<std::string>{"mask.npy"});
+}
+
 TEST_CASE("cli: an output path that is a symbolic link replaces the file it leads to") {
   scratch s;
   const std::vector<std::string> export_ism{"export", "--layout", "u:3",   "--paradigm",

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -127,15 +128,20 @@ std::string atomic_file::cannot_write() const {
   return "cannot write " + quote_path(target_) + ": ";
 }
 
-void atomic_file::commit() {
+void atomic_file::close_temporary() {
   stream_.flush();
   const int error = buffer_.close();
   if (error != 0 || !stream_)
     throw ism::io_error(cannot_write() + "writing " + quote_path(temporary_) +
                         " failed: " + reason(error));
-  std::error_code rename_error;
-  fs::rename(temporary_, destination_, rename_error);
-  if (rename_error) throw ism::io_error(cannot_write() + rename_error.message());
+}
+
+void atomic_file::rename_after_standard_output() {
+  std::cout.flush();
+  if (!std::cout) throw ism::io_error("writing to standard output failed");
+  std::error_code error;
+  fs::rename(temporary_, destination_, error);
+  if (error) throw ism::io_error(cannot_write() + error.message());
   committed_ = true;
 }
 

@@ -55,22 +55,29 @@ class atomic_file {
   atomic_file(const atomic_file&) = delete;
   atomic_file& operator=(const atomic_file&) = delete;
 
-  // Writes the contents with produce(std::ostream&), then renames the temporary
-  // file over the target. Throws ism::io_error naming the target on failure.
-  template <class F>
-  void write(F&& produce) {
+  // Writes the contents with produce(std::ostream&) and closes the temporary,
+  // calls announce() to print what was written to std::cout, flushes std::cout,
+  // and only then renames the temporary over the target: a command that fails,
+  // even at telling what it wrote, leaves no new file. Throws ism::io_error
+  // naming the target when the temporary cannot be written or renamed, and
+  // "writing to standard output failed" when the flush fails.
+  template <class Produce, class Announce>
+  void write(Produce&& produce, Announce&& announce) {
     try {
       produce(stream_);
     } catch (const ism::io_error& e) {
       throw ism::io_error(cannot_write() + e.what());
     }
-    commit();
+    close_temporary();
+    announce();
+    rename_after_standard_output();
   }
 
  private:
   // "cannot write 'TARGET': ", the start of every error message.
   std::string cannot_write() const;
-  void commit();
+  void close_temporary();
+  void rename_after_standard_output();
 
   std::filesystem::path target_;       // as the user named it, for messages
   std::filesystem::path destination_;  // the regular file it leads to

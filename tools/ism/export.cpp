@@ -347,15 +347,17 @@ int run_export(const arguments& args) {
                               "not write");
 
   atomic_file output(path);
-  output.write([&](std::ostream& os) { write_export(os, plan, sequence, kind); });
-
-  std::string contents;
-  for (const ism::named_array& a : plan.arrays)
-    contents += (contents.empty() ? "" : ", ") + a.name + " " +
-                std::string(dtype_name(a.array.dtype)) + " " + shape_text(a.array.shape);
-  std::cout << "wrote " << path << ": " << ism::paradigm_name(kind) << " " << format.name
-            << " mask, " << contents << ", " << grouped(static_cast<std::int64_t>(plan.bytes))
-            << " bytes\n";
+  output.write([&](std::ostream& os) { write_export(os, plan, sequence, kind); },
+               [&] {
+                 std::string contents;
+                 for (const ism::named_array& a : plan.arrays)
+                   contents += (contents.empty() ? "" : ", ") + a.name + " " +
+                               std::string(dtype_name(a.array.dtype)) + " " +
+                               shape_text(a.array.shape);
+                 std::cout << "wrote " << path << ": " << ism::paradigm_name(kind) << " "
+                           << format.name << " mask, " << contents << ", "
+                           << grouped(static_cast<std::int64_t>(plan.bytes)) << " bytes\n";
+               });
   return exit_ok;
 }
 
