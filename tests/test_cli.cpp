@@ -704,6 +704,34 @@ TEST_CASE("cli: a summary that cannot be printed leaves no new file") {
   CHECK(s.files() == std::vector<std::string>{"mask.npy"});
 }
 
+TEST_CASE("cli: a replaced file keeps its permission bits") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  const fs::perms modes[] = {fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read,
+                             fs::perms::owner_read | fs::perms::owner_write, fs::perms::owner_read};
+  for (const fs::perms mode : modes) {
+    CAPTURE(static_cast<int>(mode));
+    fs::remove(file);
+    std::ofstream(file) << "old";
+    fs::permissions(file, mode);
+    const result r = run(s, {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense",
+                             "-o", file.string()});
+    CHECK(r.code == 0);
+    CHECK(npy_reader::read_npy(file).shape == std::vector<std::int64_t>{3, 3});
+    CHECK(fs::status(file).permissions() == mode);
+    CHECK(s.files() == std::vector<std::string>{"mask.npy"});
+  }
+  // Through a link, the file it leads to keeps its mode.
+  fs::create_symlink("mask.npy", s.out / "link.npy");
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  CHECK(run(s, {"show", "--layout", "u:3", "--paradigm", "ism", "--svg",
+                (s.out / "link.npy").string()})
+            .code == 0);
+  CHECK(fs::symlink_status(s.out / "link.npy").type() == fs::file_type::symlink);
+  CHECK(fs::status(file).permissions() ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+}
+
 TEST_CASE("cli: an output path that is a symbolic link replaces the file it leads to") {
   scratch s;
   const std::vector<std::string> export_ism{"export", "--layout", "u:3",   "--paradigm",

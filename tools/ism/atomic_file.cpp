@@ -139,7 +139,15 @@ void atomic_file::close_temporary() {
 void atomic_file::rename_after_standard_output() {
   std::cout.flush();
   if (!std::cout) throw ism::io_error("writing to standard output failed");
+  // Read now, just before the rename, so the replacement has the mode the file has.
   std::error_code error;
+  const fs::file_status replaced = fs::status(destination_, error);
+  if (replaced.type() != fs::file_type::not_found) {
+    if (!error) fs::permissions(temporary_, replaced.permissions() & fs::perms::all, error);
+    if (error)
+      throw ism::io_error(cannot_write() + "copying its permissions to " + quote_path(temporary_) +
+                          " failed: " + error.message());
+  }
   fs::rename(temporary_, destination_, error);
   if (error) throw ism::io_error(cannot_write() + error.message());
   committed_ = true;

@@ -1,8 +1,9 @@
 // All-or-nothing output files. The constructor checks the target and creates a
 // fresh temporary file beside it; write() fills the temporary and renames it
 // over the target, so an error at any point leaves no partial file and leaves an
-// existing file as it was. Commands construct it before any work, so a target
-// that cannot be written is reported before time is spent on its contents.
+// existing file as it was. A replaced file keeps its permission bits. Commands
+// construct it before any work, so a target that cannot be written is reported
+// before time is spent on its contents.
 #pragma once
 
 #include <cstdio>
@@ -59,8 +60,9 @@ class atomic_file {
   // calls announce() to print what was written to std::cout, flushes std::cout,
   // and only then renames the temporary over the target: a command that fails,
   // even at telling what it wrote, leaves no new file. Throws ism::io_error
-  // naming the target when the temporary cannot be written or renamed, and
-  // "writing to standard output failed" when the flush fails.
+  // naming the target when the temporary cannot be written, given the replaced
+  // file's permission bits or renamed, and "writing to standard output failed"
+  // when the flush fails.
   template <class Produce, class Announce>
   void write(Produce&& produce, Announce&& announce) {
     try {
