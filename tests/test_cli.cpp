@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -843,6 +844,74 @@ TEST_CASE("cli: the temporary file never overwrites a file that has its name") {
     CHECK(name.starts_with("mask.npy.tmp."));
     CHECK(npy_reader::read_file(s.out / name) == "precious");
   }
+}
+
+TEST_CASE("cli: a signal during a large export leaves neither the temporary nor the file") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  // 900 MB of dense mask: the export is still writing when the signal comes.
+  const std::vector<std::string> large{"export",     "--layout", "user:30000", "--paradigm",
+                                       "causal",     "--format", "dense",      "--max-bytes",
+                                       "1000000000", "-o",       file.string()};
+  // Starts the export in the background, waits until its temporary has
+  // contents, sends the signal and ends with the export's exit status.
+  const auto signal_while_writing = [&](const std::string& launcher, const std::string& signal) {
+    return "signal_while_writing() { " + launcher + " \"$@\" & pid=$!; tries=0; until [ -s " +
+           quote(file.string() + ".tmp.") +
+           "$pid ] || [ $tries -ge 2000 ]; do sleep 0.01; tries=$((tries + 1)); done; kill -" +
+           signal + " $pid; wait $pid; }; signal_while_writing ";
+  };
+  SUBCASE("SIGTERM") {
+    const result r = run(s, large, signal_while_writing("", "TERM"));
+    CHECK(r.code == 128 + SIGTERM);
+    CHECK(s.files().empty());
+  }
+  SUBCASE("SIGINT") {
+    // A shell starts background commands with SIGINT ignored, and ism keeps an
+    // ignored signal ignored; GNU env restores the default first.
+    if (std::system("env --default-signal=INT true > /dev/null 2>&1") != 0) {
+      MESSAGE("env --default-signal is not available; skipping");
+      return;
+    }
+    const result r = run(s, large, signal_while_writing("env --default-signal=INT", "INT"));
+    CHECK(r.code == 128 + SIGINT);
+    CHECK(s.files().empty());
+  }
+  SUBCASE("SIGKILL leaves the temporary, and the next export to the file removes it") {
+    const result r = run(s, large, signal_while_writing("", "KILL"));
+    CHECK(r.code == 128 + SIGKILL);
+    const std::vector<std::string> left = s.files();
+    REQUIRE(left.size() == 1);
+    CHECK(left.front().starts_with("mask.npy.tmp."));
+    CHECK(run(s, {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense", "-o",
+                  file.string()})
+              .code == 0);
+    CHECK(s.files() == std::vector<std::string>{"mask.npy"});
+  }
+}
+
+TEST_CASE("cli: an export removes the temporaries of its file that dead processes left") {
+  scratch s;
+  // A process id that certainly names no process: a child that has exited and
+  // been waited for.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);
+  const std::string dead = std::to_string(child);
+  const std::string alive = std::to_string(::getpid());  // this test
+  const std::vector<std::string> stale{"mask.npy.tmp." + dead, "mask.npy.tmp." + dead + ".1"};
+  // A live process's temporary, names atomic_file does not write, another file's temporary.
+  std::vector<std::string> kept{"mask.npy.tmp." + alive, "mask.npy.tmp.0" + dead,
+                                "mask.npy.tmp." + dead + ".x", "other.npy.tmp." + dead};
+  for (const std::string& name : stale) std::ofstream(s.out / name) << "stale";
+  for (const std::string& name : kept) std::ofstream(s.out / name) << "kept";
+  const result r = run(s, {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense",
+                           "-o", (s.out / "mask.npy").string()});
+  CHECK(r.code == 0);
+  kept.push_back("mask.npy");
+  std::sort(kept.begin(), kept.end());
+  CHECK(s.files() == kept);
 }
 
 TEST_CASE("cli: show checks its size limits before building the mask") {
