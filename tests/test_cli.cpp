@@ -1,6 +1,6 @@
 // The ism command-line tool, run as a separate process the way people run it.
-// Exported masks are checked against a tiny implementation of SPEC.md section 3
-// written here from the text, sharing nothing with the library.
+// Exported masks are checked against the SPEC.md oracle (oracle.hpp) over seeded
+// random layouts (random_layouts.hpp), passed as text with varied spelling.
 #include <doctest/doctest.h>
 
 #if defined(ISM_CLI_PATH) && !defined(_WIN32)
@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -19,7 +18,6 @@
 #include <filesystem>
 #include <fstream>
 #include <ism/config.hpp>
-#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -28,6 +26,8 @@
 
 #include "cli_runner.hpp"
 #include "npy_reader.hpp"
+#include "oracle.hpp"
+#include "random_layouts.hpp"
 
 namespace {
 
@@ -77,89 +77,14 @@ const std::string memory_cap = under_asan ? "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASA
                                             "max_allocation_size_mb=1024:hard_rss_limit_mb=1024\" "
                                           : "ulimit -v 1048576; ";
 
-// ---------------------------------------------------------------------------
-// SPEC.md section 3, from the text
-// ---------------------------------------------------------------------------
-
-struct spec_segment {
-  std::string role;  // system, user, tool or assistant
-  std::int64_t length;
-};
-using spec_document = std::vector<spec_segment>;
-using spec_layout = std::vector<spec_document>;
-
-struct spec_row {
-  std::vector<std::int64_t> lo;
-  std::vector<std::int64_t> hi;
-  bool visible(std::int64_t q, std::int64_t k) const { return lo[q] <= k && k <= hi[q]; }
-  std::int64_t size() const { return static_cast<std::int64_t>(lo.size()); }
-};
-
-spec_row spec_intervals(const spec_layout& layout, const std::string& paradigm) {
-  spec_row row;
-  std::int64_t d0 = 0;
-  for (const spec_document& doc : layout) {
-    std::int64_t d1 = d0;
-    for (const spec_segment& s : doc) d1 += s.length;
-    // P: start of the maximal run of assistant segments at the document's end.
-    std::int64_t p = d1;
-    for (auto it = doc.rbegin(); it != doc.rend() && it->role == "assistant"; ++it) p -= it->length;
-    std::int64_t s0 = d0;
-    for (const spec_segment& s : doc) {
-      const std::int64_t s1 = s0 + s.length;
-      for (std::int64_t q = s0; q < s1; ++q) {
-        std::int64_t hi = q;
-        if (paradigm == "bidirectional") hi = d1 - 1;
-        if (paradigm == "prefix") hi = std::max(q, p - 1);
-        if (paradigm == "ism" && s.role != "assistant") hi = s1 - 1;
-        row.lo.push_back(d0);
-        row.hi.push_back(hi);
-      }
-      s0 = s1;
-    }
-    d0 = d1;
-  }
-  return row;
+// The oracle's mask of `d` under `paradigm`, and its number of tokens.
+oracle::mask expected_mask(const oracle::declared_layout& d, std::string_view paradigm) {
+  return oracle::mask_of(paradigm, oracle::describe(d));
 }
 
-// Seeded random layouts, written out with random spacing and role spellings
-// so the parser is exercised too. The generator is used directly (no
-// std::uniform_int_distribution) to give the same layouts on every platform.
-struct layout_source {
-  std::mt19937_64 rng{0x15A2408};
-
-  std::int64_t below(std::int64_t n) {
-    return static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
-  }
-
-  spec_layout next() {
-    static const std::vector<std::string> roles{"system", "user", "tool", "assistant"};
-    spec_layout layout(static_cast<std::size_t>(1 + below(3)));
-    for (spec_document& doc : layout) {
-      const std::int64_t segments = 1 + below(5);
-      for (std::int64_t i = 0; i < segments; ++i)
-        doc.push_back({roles[static_cast<std::size_t>(below(4))], 1 + below(6)});
-    }
-    return layout;
-  }
-
-  std::string text(const spec_layout& layout) {
-    const auto space = [&] {
-      return std::string(static_cast<std::size_t>(below(3) == 0 ? 1 : 0), ' ');
-    };
-    std::string out;
-    for (std::size_t d = 0; d < layout.size(); ++d) {
-      if (d > 0) out += space() + "|" + space();
-      for (std::size_t s = 0; s < layout[d].size(); ++s) {
-        if (s > 0) out += space() + "," + space();
-        const std::string& role = layout[d][s].role;
-        out += (below(2) == 0 ? role : role.substr(0, 1)) + space() + ":" + space() +
-               std::to_string(layout[d][s].length);
-      }
-    }
-    return out;
-  }
-};
+std::int64_t size_of(const oracle::mask& m) {
+  return static_cast<std::int64_t>(m.lo.size());
+}
 
 const std::vector<std::string> paradigms{"causal", "prefix", "ism", "bidirectional"};
 
@@ -292,8 +217,8 @@ npy_reader::array export_npy(const scratch& s, const std::string& layout,
 // True when element (q, k) of the row-major n x n `values` satisfies
 // ok(value, visible(q, k)) for every pair.
 template <class T, class Ok>
-bool every_pair(const std::vector<T>& values, const spec_row& expected, Ok ok) {
-  const std::int64_t n = expected.size();
+bool every_pair(const std::vector<T>& values, const oracle::mask& expected, Ok ok) {
+  const std::int64_t n = size_of(expected);
   for (std::int64_t q = 0; q < n; ++q)
     for (std::int64_t k = 0; k < n; ++k)
       if (!ok(values[static_cast<std::size_t>(q * n + k)], expected.visible(q, k))) return false;
@@ -302,65 +227,59 @@ bool every_pair(const std::vector<T>& values, const spec_row& expected, Ok ok) {
 
 TEST_CASE("cli: export dense matches SPEC section 3 on random layouts, all paradigms") {
   scratch s;
-  layout_source source;
   const fs::path file = s.out / "mask.npy";
-  for (int i = 0; i < 50; ++i) {
-    const spec_layout layout = source.next();
-    const std::string text = source.text(layout);
+  random_layouts::for_random_layouts(40000, 50, [&](std::mt19937_64& rng, const auto& d) {
+    const std::string text = random_layouts::varied_text(rng, d);
     for (const std::string& paradigm : paradigms) {
       CAPTURE(text);
       CAPTURE(paradigm);
       const npy_reader::array a = export_npy(s, text, paradigm, {"--format", "dense"}, file);
-      const spec_row expected = spec_intervals(layout, paradigm);
-      const std::int64_t n = expected.size();
+      const oracle::mask expected = expected_mask(d, paradigm);
+      const std::int64_t n = size_of(expected);
       REQUIRE(a.descr == "|b1");
       REQUIRE(a.shape == std::vector<std::int64_t>{n, n});
       CHECK(every_pair(a.values<std::uint8_t>(), expected,
                        [](std::uint8_t x, bool visible) { return x == (visible ? 1 : 0); }));
       CHECK(s.files() == std::vector<std::string>{"mask.npy"});
     }
-  }
+  });
 }
 
 TEST_CASE("cli: export dense --dtype uint8 writes 0/1 bytes") {
   scratch s;
-  layout_source source;
   const fs::path file = s.out / "mask.npy";
-  for (int i = 0; i < 10; ++i) {
-    const spec_layout layout = source.next();
-    const std::string& paradigm = paradigms[static_cast<std::size_t>(i) % paradigms.size()];
-    const npy_reader::array a = export_npy(s, source.text(layout), paradigm,
+  std::size_t i = 0;
+  random_layouts::for_random_layouts(41000, 10, [&](std::mt19937_64& rng, const auto& d) {
+    const std::string& paradigm = paradigms[i++ % paradigms.size()];
+    const npy_reader::array a = export_npy(s, random_layouts::varied_text(rng, d), paradigm,
                                            {"--format", "dense", "--dtype", "uint8"}, file);
-    const spec_row expected = spec_intervals(layout, paradigm);
     REQUIRE(a.descr == "|u1");
-    CHECK(every_pair(a.values<std::uint8_t>(), expected,
+    CHECK(every_pair(a.values<std::uint8_t>(), expected_mask(d, paradigm),
                      [](std::uint8_t x, bool visible) { return x == (visible ? 1 : 0); }));
-  }
+  });
 }
 
 TEST_CASE("cli: export additive is 0 where visible and -inf elsewhere, in each dtype") {
   scratch s;
-  layout_source source;
   const fs::path file = s.out / "bias.npy";
-  for (int i = 0; i < 15; ++i) {
-    const spec_layout layout = source.next();
-    const std::string text = source.text(layout);
+  random_layouts::for_random_layouts(42000, 15, [&](std::mt19937_64& rng, const auto& d) {
+    const std::string text = random_layouts::varied_text(rng, d);
     for (const std::string& paradigm : paradigms) {
       CAPTURE(text);
       CAPTURE(paradigm);
       const npy_reader::array a = export_npy(s, text, paradigm, {"--format", "additive"}, file);
-      const spec_row expected = spec_intervals(layout, paradigm);
-      const std::int64_t n = expected.size();
+      const oracle::mask expected = expected_mask(d, paradigm);
+      const std::int64_t n = size_of(expected);
       REQUIRE(a.descr == "<f4");
       REQUIRE(a.shape == std::vector<std::int64_t>{n, n});
       CHECK(every_pair(a.values<float>(), expected, [](float x, bool visible) {
         return visible ? x == 0.0f && !std::signbit(x) : std::isinf(x) && x < 0;
       }));
     }
-  }
+  });
   // Half precision: the bit patterns of +0 and -inf.
-  const spec_layout layout{{{"user", 3}, {"assistant", 2}}};
-  const spec_row expected = spec_intervals(layout, "ism");
+  const oracle::mask expected =
+      expected_mask({{{ism::role::user, 3}, {ism::role::assistant, 2}}}, "ism");
   struct half_case {
     std::string dtype;
     std::string descr;
@@ -380,11 +299,9 @@ TEST_CASE("cli: export additive is 0 where visible and -inf elsewhere, in each d
 
 TEST_CASE("cli: export intervals writes lo and hi as SPEC section 3 defines them") {
   scratch s;
-  layout_source source;
   const fs::path file = s.out / "intervals.npz";
-  for (int i = 0; i < 15; ++i) {
-    const spec_layout layout = source.next();
-    const std::string text = source.text(layout);
+  random_layouts::for_random_layouts(43000, 15, [&](std::mt19937_64& rng, const auto& d) {
+    const std::string text = random_layouts::varied_text(rng, d);
     for (const std::string& paradigm : paradigms) {
       CAPTURE(text);
       CAPTURE(paradigm);
@@ -397,14 +314,14 @@ TEST_CASE("cli: export intervals writes lo and hi as SPEC section 3 defines them
       CHECK(members[1].name == "hi.npy");
       const npy_reader::array lo = npy_reader::parse_npy(members[0].data);
       const npy_reader::array hi = npy_reader::parse_npy(members[1].data);
-      const spec_row expected = spec_intervals(layout, paradigm);
+      const oracle::mask expected = expected_mask(d, paradigm);
       CHECK(lo.descr == "<i8");
       CHECK(hi.descr == "<i8");
-      CHECK(lo.shape == std::vector<std::int64_t>{expected.size()});
+      CHECK(lo.shape == std::vector<std::int64_t>{size_of(expected)});
       CHECK(lo.values<std::int64_t>() == expected.lo);
       CHECK(hi.values<std::int64_t>() == expected.hi);
     }
-  }
+  });
 }
 
 TEST_CASE("cli: NumPy reads the exports, where NumPy is installed") {
@@ -414,8 +331,9 @@ TEST_CASE("cli: NumPy reads the exports, where NumPy is installed") {
     return;
   }
   scratch s;
-  const spec_layout layout{{{"system", 2}, {"user", 3}, {"assistant", 4}},
-                           {{"user", 2}, {"assistant", 2}}};
+  const oracle::declared_layout layout{
+      {{ism::role::system, 2}, {ism::role::user, 3}, {ism::role::assistant, 4}},
+      {{ism::role::user, 2}, {ism::role::assistant, 2}}};
   const std::string text = "system:2,user:3,assistant:4 | user:2,assistant:2";
   const fs::path dense = s.out / "dense.npy";
   const fs::path additive = s.out / "additive.npy";
@@ -431,7 +349,7 @@ TEST_CASE("cli: NumPy reads the exports, where NumPy is installed") {
     args.insert(args.end(), format.begin(), format.end());
     REQUIRE(run(s, args).code == 0);
   }
-  const spec_row expected = spec_intervals(layout, "ism");
+  const oracle::mask expected = expected_mask(layout, "ism");
   const auto joined = [](const std::vector<std::int64_t>& values) {
     std::string out;
     for (const std::int64_t v : values) out += (out.empty() ? "" : ",") + std::to_string(v);
