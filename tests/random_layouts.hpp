@@ -46,20 +46,47 @@ inline ism::role any_context(std::mt19937_64& rng) {
   return roles[uniform(rng, 0, 2)];
 }
 
-// Text written by the tests, not by ism::to_text, so a failure message does not
-// depend on the code under test.
-inline std::string text(const declared_layout& d) {
+namespace detail {
+
+// The writer behind text() and varied_text(): canonical without `vary`.
+inline std::string write_text(const declared_layout& d, std::mt19937_64* vary) {
   static constexpr const char* names[] = {"system", "user", "tool", "assistant"};
+  // Draws in a fixed order (not as operands of one +), so one seed gives one text.
+  const auto around = [&](char c) {
+    std::string out(chance(*vary, 1.0 / 3) ? 1 : 0, ' ');
+    out += c;
+    out.append(chance(*vary, 1.0 / 3) ? 1 : 0, ' ');
+    return out;
+  };
+  const auto separator = [&](char c) {
+    return vary ? around(c) : std::string(c == '|' ? " | " : ", ");
+  };
   std::string out;
   for (std::size_t i = 0; i < d.size(); ++i) {
-    if (i) out += " | ";
+    if (i) out += separator('|');
     for (std::size_t s = 0; s < d[i].size(); ++s) {
-      if (s) out += ", ";
-      out += names[static_cast<int>(d[i][s].kind)];
-      out += ':' + std::to_string(d[i][s].length);
+      if (s) out += separator(',');
+      const std::string name = names[static_cast<int>(d[i][s].kind)];
+      out += vary && chance(*vary, 0.5) ? name.substr(0, 1) : name;
+      out += vary ? around(':') : ":";
+      out += std::to_string(d[i][s].length);
     }
   }
   return out;
+}
+
+}  // namespace detail
+
+// Text written by the tests, not by ism::to_text, so a failure message does not
+// depend on the code under test.
+inline std::string text(const declared_layout& d) {
+  return detail::write_text(d, nullptr);
+}
+
+// The same layout with random spacing around ',', '|' and ':' and full or
+// one-letter role names, so tests that go through the text exercise the parser.
+inline std::string varied_text(std::mt19937_64& rng, const declared_layout& d) {
+  return detail::write_text(d, &rng);
 }
 
 inline index token_count(const declared_layout& d) {

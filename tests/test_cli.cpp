@@ -1,6 +1,6 @@
 // The ism command-line tool, run as a separate process the way people run it.
-// Exported masks are checked against a tiny implementation of SPEC.md section 3
-// written here from the text, sharing nothing with the library.
+// Exported masks are checked against the SPEC.md oracle (oracle.hpp) over seeded
+// random layouts (random_layouts.hpp), passed as text with varied spelling.
 #include <doctest/doctest.h>
 
 #if defined(ISM_CLI_PATH) && !defined(_WIN32)
@@ -10,15 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <ism/config.hpp>
-#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -27,6 +26,8 @@
 
 #include "cli_runner.hpp"
 #include "npy_reader.hpp"
+#include "oracle.hpp"
+#include "random_layouts.hpp"
 
 namespace {
 
@@ -76,89 +77,14 @@ const std::string memory_cap = under_asan ? "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASA
                                             "max_allocation_size_mb=1024:hard_rss_limit_mb=1024\" "
                                           : "ulimit -v 1048576; ";
 
-// ---------------------------------------------------------------------------
-// SPEC.md section 3, from the text
-// ---------------------------------------------------------------------------
-
-struct spec_segment {
-  std::string role;  // system, user, tool or assistant
-  std::int64_t length;
-};
-using spec_document = std::vector<spec_segment>;
-using spec_layout = std::vector<spec_document>;
-
-struct spec_row {
-  std::vector<std::int64_t> lo;
-  std::vector<std::int64_t> hi;
-  bool visible(std::int64_t q, std::int64_t k) const { return lo[q] <= k && k <= hi[q]; }
-  std::int64_t size() const { return static_cast<std::int64_t>(lo.size()); }
-};
-
-spec_row spec_intervals(const spec_layout& layout, const std::string& paradigm) {
-  spec_row row;
-  std::int64_t d0 = 0;
-  for (const spec_document& doc : layout) {
-    std::int64_t d1 = d0;
-    for (const spec_segment& s : doc) d1 += s.length;
-    // P: start of the maximal run of assistant segments at the document's end.
-    std::int64_t p = d1;
-    for (auto it = doc.rbegin(); it != doc.rend() && it->role == "assistant"; ++it) p -= it->length;
-    std::int64_t s0 = d0;
-    for (const spec_segment& s : doc) {
-      const std::int64_t s1 = s0 + s.length;
-      for (std::int64_t q = s0; q < s1; ++q) {
-        std::int64_t hi = q;
-        if (paradigm == "bidirectional") hi = d1 - 1;
-        if (paradigm == "prefix") hi = std::max(q, p - 1);
-        if (paradigm == "ism" && s.role != "assistant") hi = s1 - 1;
-        row.lo.push_back(d0);
-        row.hi.push_back(hi);
-      }
-      s0 = s1;
-    }
-    d0 = d1;
-  }
-  return row;
+// The oracle's mask of `d` under `paradigm`, and its number of tokens.
+oracle::mask expected_mask(const oracle::declared_layout& d, std::string_view paradigm) {
+  return oracle::mask_of(paradigm, oracle::describe(d));
 }
 
-// Seeded random layouts, written out with random spacing and role spellings
-// so the parser is exercised too. The generator is used directly (no
-// std::uniform_int_distribution) to give the same layouts on every platform.
-struct layout_source {
-  std::mt19937_64 rng{0x15A2408};
-
-  std::int64_t below(std::int64_t n) {
-    return static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(n));
-  }
-
-  spec_layout next() {
-    static const std::vector<std::string> roles{"system", "user", "tool", "assistant"};
-    spec_layout layout(static_cast<std::size_t>(1 + below(3)));
-    for (spec_document& doc : layout) {
-      const std::int64_t segments = 1 + below(5);
-      for (std::int64_t i = 0; i < segments; ++i)
-        doc.push_back({roles[static_cast<std::size_t>(below(4))], 1 + below(6)});
-    }
-    return layout;
-  }
-
-  std::string text(const spec_layout& layout) {
-    const auto space = [&] {
-      return std::string(static_cast<std::size_t>(below(3) == 0 ? 1 : 0), ' ');
-    };
-    std::string out;
-    for (std::size_t d = 0; d < layout.size(); ++d) {
-      if (d > 0) out += space() + "|" + space();
-      for (std::size_t s = 0; s < layout[d].size(); ++s) {
-        if (s > 0) out += space() + "," + space();
-        const std::string& role = layout[d][s].role;
-        out += (below(2) == 0 ? role : role.substr(0, 1)) + space() + ":" + space() +
-               std::to_string(layout[d][s].length);
-      }
-    }
-    return out;
-  }
-};
+std::int64_t size_of(const oracle::mask& m) {
+  return static_cast<std::int64_t>(m.lo.size());
+}
 
 const std::vector<std::string> paradigms{"causal", "prefix", "ism", "bidirectional"};
 
@@ -291,8 +217,8 @@ npy_reader::array export_npy(const scratch& s, const std::string& layout,
 // True when element (q, k) of the row-major n x n `values` satisfies
 // ok(value, visible(q, k)) for every pair.
 template <class T, class Ok>
-bool every_pair(const std::vector<T>& values, const spec_row& expected, Ok ok) {
-  const std::int64_t n = expected.size();
+bool every_pair(const std::vector<T>& values, const oracle::mask& expected, Ok ok) {
+  const std::int64_t n = size_of(expected);
   for (std::int64_t q = 0; q < n; ++q)
     for (std::int64_t k = 0; k < n; ++k)
       if (!ok(values[static_cast<std::size_t>(q * n + k)], expected.visible(q, k))) return false;
@@ -301,65 +227,59 @@ bool every_pair(const std::vector<T>& values, const spec_row& expected, Ok ok) {
 
 TEST_CASE("cli: export dense matches SPEC section 3 on random layouts, all paradigms") {
   scratch s;
-  layout_source source;
   const fs::path file = s.out / "mask.npy";
-  for (int i = 0; i < 50; ++i) {
-    const spec_layout layout = source.next();
-    const std::string text = source.text(layout);
+  random_layouts::for_random_layouts(40000, 50, [&](std::mt19937_64& rng, const auto& d) {
+    const std::string text = random_layouts::varied_text(rng, d);
     for (const std::string& paradigm : paradigms) {
       CAPTURE(text);
       CAPTURE(paradigm);
       const npy_reader::array a = export_npy(s, text, paradigm, {"--format", "dense"}, file);
-      const spec_row expected = spec_intervals(layout, paradigm);
-      const std::int64_t n = expected.size();
+      const oracle::mask expected = expected_mask(d, paradigm);
+      const std::int64_t n = size_of(expected);
       REQUIRE(a.descr == "|b1");
       REQUIRE(a.shape == std::vector<std::int64_t>{n, n});
       CHECK(every_pair(a.values<std::uint8_t>(), expected,
                        [](std::uint8_t x, bool visible) { return x == (visible ? 1 : 0); }));
       CHECK(s.files() == std::vector<std::string>{"mask.npy"});
     }
-  }
+  });
 }
 
 TEST_CASE("cli: export dense --dtype uint8 writes 0/1 bytes") {
   scratch s;
-  layout_source source;
   const fs::path file = s.out / "mask.npy";
-  for (int i = 0; i < 10; ++i) {
-    const spec_layout layout = source.next();
-    const std::string& paradigm = paradigms[static_cast<std::size_t>(i) % paradigms.size()];
-    const npy_reader::array a = export_npy(s, source.text(layout), paradigm,
+  std::size_t i = 0;
+  random_layouts::for_random_layouts(41000, 10, [&](std::mt19937_64& rng, const auto& d) {
+    const std::string& paradigm = paradigms[i++ % paradigms.size()];
+    const npy_reader::array a = export_npy(s, random_layouts::varied_text(rng, d), paradigm,
                                            {"--format", "dense", "--dtype", "uint8"}, file);
-    const spec_row expected = spec_intervals(layout, paradigm);
     REQUIRE(a.descr == "|u1");
-    CHECK(every_pair(a.values<std::uint8_t>(), expected,
+    CHECK(every_pair(a.values<std::uint8_t>(), expected_mask(d, paradigm),
                      [](std::uint8_t x, bool visible) { return x == (visible ? 1 : 0); }));
-  }
+  });
 }
 
 TEST_CASE("cli: export additive is 0 where visible and -inf elsewhere, in each dtype") {
   scratch s;
-  layout_source source;
   const fs::path file = s.out / "bias.npy";
-  for (int i = 0; i < 15; ++i) {
-    const spec_layout layout = source.next();
-    const std::string text = source.text(layout);
+  random_layouts::for_random_layouts(42000, 15, [&](std::mt19937_64& rng, const auto& d) {
+    const std::string text = random_layouts::varied_text(rng, d);
     for (const std::string& paradigm : paradigms) {
       CAPTURE(text);
       CAPTURE(paradigm);
       const npy_reader::array a = export_npy(s, text, paradigm, {"--format", "additive"}, file);
-      const spec_row expected = spec_intervals(layout, paradigm);
-      const std::int64_t n = expected.size();
+      const oracle::mask expected = expected_mask(d, paradigm);
+      const std::int64_t n = size_of(expected);
       REQUIRE(a.descr == "<f4");
       REQUIRE(a.shape == std::vector<std::int64_t>{n, n});
       CHECK(every_pair(a.values<float>(), expected, [](float x, bool visible) {
         return visible ? x == 0.0f && !std::signbit(x) : std::isinf(x) && x < 0;
       }));
     }
-  }
+  });
   // Half precision: the bit patterns of +0 and -inf.
-  const spec_layout layout{{{"user", 3}, {"assistant", 2}}};
-  const spec_row expected = spec_intervals(layout, "ism");
+  const oracle::mask expected =
+      expected_mask({{{ism::role::user, 3}, {ism::role::assistant, 2}}}, "ism");
   struct half_case {
     std::string dtype;
     std::string descr;
@@ -379,11 +299,9 @@ TEST_CASE("cli: export additive is 0 where visible and -inf elsewhere, in each d
 
 TEST_CASE("cli: export intervals writes lo and hi as SPEC section 3 defines them") {
   scratch s;
-  layout_source source;
   const fs::path file = s.out / "intervals.npz";
-  for (int i = 0; i < 15; ++i) {
-    const spec_layout layout = source.next();
-    const std::string text = source.text(layout);
+  random_layouts::for_random_layouts(43000, 15, [&](std::mt19937_64& rng, const auto& d) {
+    const std::string text = random_layouts::varied_text(rng, d);
     for (const std::string& paradigm : paradigms) {
       CAPTURE(text);
       CAPTURE(paradigm);
@@ -396,14 +314,14 @@ TEST_CASE("cli: export intervals writes lo and hi as SPEC section 3 defines them
       CHECK(members[1].name == "hi.npy");
       const npy_reader::array lo = npy_reader::parse_npy(members[0].data);
       const npy_reader::array hi = npy_reader::parse_npy(members[1].data);
-      const spec_row expected = spec_intervals(layout, paradigm);
+      const oracle::mask expected = expected_mask(d, paradigm);
       CHECK(lo.descr == "<i8");
       CHECK(hi.descr == "<i8");
-      CHECK(lo.shape == std::vector<std::int64_t>{expected.size()});
+      CHECK(lo.shape == std::vector<std::int64_t>{size_of(expected)});
       CHECK(lo.values<std::int64_t>() == expected.lo);
       CHECK(hi.values<std::int64_t>() == expected.hi);
     }
-  }
+  });
 }
 
 TEST_CASE("cli: NumPy reads the exports, where NumPy is installed") {
@@ -413,8 +331,9 @@ TEST_CASE("cli: NumPy reads the exports, where NumPy is installed") {
     return;
   }
   scratch s;
-  const spec_layout layout{{{"system", 2}, {"user", 3}, {"assistant", 4}},
-                           {{"user", 2}, {"assistant", 2}}};
+  const oracle::declared_layout layout{
+      {{ism::role::system, 2}, {ism::role::user, 3}, {ism::role::assistant, 4}},
+      {{ism::role::user, 2}, {ism::role::assistant, 2}}};
   const std::string text = "system:2,user:3,assistant:4 | user:2,assistant:2";
   const fs::path dense = s.out / "dense.npy";
   const fs::path additive = s.out / "additive.npy";
@@ -430,7 +349,7 @@ TEST_CASE("cli: NumPy reads the exports, where NumPy is installed") {
     args.insert(args.end(), format.begin(), format.end());
     REQUIRE(run(s, args).code == 0);
   }
-  const spec_row expected = spec_intervals(layout, "ism");
+  const oracle::mask expected = expected_mask(layout, "ism");
   const auto joined = [](const std::vector<std::int64_t>& values) {
     std::string out;
     for (const std::int64_t v : values) out += (out.empty() ? "" : ",") + std::to_string(v);
@@ -492,6 +411,20 @@ TEST_CASE("cli: --max-bytes refuses an oversized output before writing anything"
   CHECK(s.files() == std::vector<std::string>{"mask.npy"});
 }
 
+// Runs export, show and stats on `layout`, the export writing to `file`, and
+// hands each result to check.
+template <class Check>
+void for_each_layout_command(const scratch& s, const std::string& layout, const fs::path& file,
+                             Check check) {
+  for (const std::string command : {"export", "show", "stats"}) {
+    CAPTURE(command);
+    std::vector<std::string> args{command, "--layout", layout};
+    if (command != "stats") args.insert(args.end(), {"--paradigm", "ism"});
+    if (command == "export") args.insert(args.end(), {"--format", "dense", "-o", file.string()});
+    check(run(s, args));
+  }
+}
+
 TEST_CASE("cli: every class of invalid layout exits 2, names the problem and writes nothing") {
   scratch s;
   const fs::path file = s.out / "mask.npy";
@@ -515,19 +448,43 @@ TEST_CASE("cli: every class of invalid layout exits 2, names the problem and wri
       {"user:-3", "expected a segment length"},
   };
   for (const bad_layout& c : cases) {
-    for (const std::string command : {"export", "show", "stats"}) {
-      CAPTURE(c.layout);
-      CAPTURE(command);
-      std::vector<std::string> args{command, "--layout", c.layout};
-      if (command != "stats") args.insert(args.end(), {"--paradigm", "ism"});
-      if (command == "export") args.insert(args.end(), {"--format", "dense", "-o", file.string()});
-      const result r = run(s, args);
+    CAPTURE(c.layout);
+    for_each_layout_command(s, c.layout, file, [&](const result& r) {
       CHECK(r.code == 2);
       CHECK(r.err.starts_with("ism: error: invalid --layout"));
       CHECK(contains(r.err, c.message));
       CHECK(r.out.empty());
       CHECK(s.files().empty());
-    }
+    });
+  }
+}
+
+TEST_CASE("cli: a hostile --layout is quoted escaped and shortened, not echoed") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  std::string turns;
+  for (int i = 0; i < 8000; ++i) turns += "user:1,";
+  // 112 KB with a terminal escape sequence in the middle (one argument may
+  // have 128 KiB on Linux).
+  struct hostile {
+    std::string layout;
+    std::string err;
+  };
+  const std::vector<hostile> cases{
+      {turns + "\x1b[2J" + turns,
+       "ism: error: invalid --layout: expected a role (system, user, tool, assistant or s, u, t, "
+       "a) (at character 56000) in ...'ser:1,user:1,user:1,\\x1b[2Juser:1,user:1,us'...\n"},
+      {"user:4\xc3",
+       "ism: error: invalid --layout: unexpected character '\\xc3'; expected ',' or '|' (at "
+       "character 6) in 'user:4\\xc3'\n"},
+  };
+  for (const hostile& c : cases) {
+    for_each_layout_command(s, c.layout, file, [&](const result& r) {
+      CHECK(r.code == 2);
+      CHECK(r.err == c.err);
+      CHECK(r.out.empty());
+      CHECK(s.files().empty());
+    });
   }
 }
 
@@ -636,6 +593,62 @@ TEST_CASE("cli: a failed export leaves an existing output file untouched") {
                 file.string()})
             .code == 0);
   CHECK(npy_reader::read_npy(file).shape == std::vector<std::int64_t>{3, 3});
+}
+
+TEST_CASE("cli: a summary that cannot be printed leaves no new file") {
+  if (!fs::exists("/dev/full")) {
+    MESSAGE("no /dev/full here; skipping");
+    return;
+  }
+  scratch s;
+  // The CLI's standard output goes to /dev/full, where every write fails.
+  const std::string to_full = "to_full() { \"$@\" > /dev/full; }; to_full ";
+  const fs::path npy = s.out / "mask.npy";
+  const fs::path svg = s.out / "mask.svg";
+  const std::vector<std::string> export_npy{"export",   "--layout", "u:3,a:2", "--paradigm", "ism",
+                                            "--format", "dense",    "-o",      npy.string()};
+  const std::vector<std::string> show_svg{"show", "--layout", "u:3,a:2",   "--paradigm",
+                                          "ism",  "--svg",    svg.string()};
+  for (const std::vector<std::string>& args : {export_npy, show_svg}) {
+    CAPTURE(args.front());
+    const result r = run(s, args, to_full);
+    CHECK(r.code == 2);
+    CHECK(r.err == "ism: error: writing to standard output failed\n");
+    CHECK(s.files().empty());
+  }
+  // An existing file stays as it was.
+  std::ofstream(npy) << "precious";
+  CHECK(run(s, export_npy, to_full).code == 2);
+  CHECK(npy_reader::read_file(npy) == "precious");
+  CHECK(s.files() == std::vector<std::string>{"mask.npy"});
+}
+
+TEST_CASE("cli: a replaced file keeps its permission bits") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  const fs::perms modes[] = {fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read,
+                             fs::perms::owner_read | fs::perms::owner_write, fs::perms::owner_read};
+  for (const fs::perms mode : modes) {
+    CAPTURE(static_cast<int>(mode));
+    fs::remove(file);
+    std::ofstream(file) << "old";
+    fs::permissions(file, mode);
+    const result r = run(s, {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense",
+                             "-o", file.string()});
+    CHECK(r.code == 0);
+    CHECK(npy_reader::read_npy(file).shape == std::vector<std::int64_t>{3, 3});
+    CHECK(fs::status(file).permissions() == mode);
+    CHECK(s.files() == std::vector<std::string>{"mask.npy"});
+  }
+  // Through a link, the file it leads to keeps its mode.
+  fs::create_symlink("mask.npy", s.out / "link.npy");
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  CHECK(run(s, {"show", "--layout", "u:3", "--paradigm", "ism", "--svg",
+                (s.out / "link.npy").string()})
+            .code == 0);
+  CHECK(fs::symlink_status(s.out / "link.npy").type() == fs::file_type::symlink);
+  CHECK(fs::status(file).permissions() ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
 }
 
 TEST_CASE("cli: an output path that is a symbolic link replaces the file it leads to") {
@@ -749,6 +762,74 @@ TEST_CASE("cli: the temporary file never overwrites a file that has its name") {
     CHECK(name.starts_with("mask.npy.tmp."));
     CHECK(npy_reader::read_file(s.out / name) == "precious");
   }
+}
+
+TEST_CASE("cli: a signal during a large export leaves neither the temporary nor the file") {
+  scratch s;
+  const fs::path file = s.out / "mask.npy";
+  // 900 MB of dense mask: the export is still writing when the signal comes.
+  const std::vector<std::string> large{"export",     "--layout", "user:30000", "--paradigm",
+                                       "causal",     "--format", "dense",      "--max-bytes",
+                                       "1000000000", "-o",       file.string()};
+  // Starts the export in the background, waits until its temporary has
+  // contents, sends the signal and ends with the export's exit status.
+  const auto signal_while_writing = [&](const std::string& launcher, const std::string& signal) {
+    return "signal_while_writing() { " + launcher + " \"$@\" & pid=$!; tries=0; until [ -s " +
+           quote(file.string() + ".tmp.") +
+           "$pid ] || [ $tries -ge 2000 ]; do sleep 0.01; tries=$((tries + 1)); done; kill -" +
+           signal + " $pid; wait $pid; }; signal_while_writing ";
+  };
+  SUBCASE("SIGTERM") {
+    const result r = run(s, large, signal_while_writing("", "TERM"));
+    CHECK(r.code == 128 + SIGTERM);
+    CHECK(s.files().empty());
+  }
+  SUBCASE("SIGINT") {
+    // A shell starts background commands with SIGINT ignored, and ism keeps an
+    // ignored signal ignored; GNU env restores the default first.
+    if (std::system("env --default-signal=INT true > /dev/null 2>&1") != 0) {
+      MESSAGE("env --default-signal is not available; skipping");
+      return;
+    }
+    const result r = run(s, large, signal_while_writing("env --default-signal=INT", "INT"));
+    CHECK(r.code == 128 + SIGINT);
+    CHECK(s.files().empty());
+  }
+  SUBCASE("SIGKILL leaves the temporary, and the next export to the file removes it") {
+    const result r = run(s, large, signal_while_writing("", "KILL"));
+    CHECK(r.code == 128 + SIGKILL);
+    const std::vector<std::string> left = s.files();
+    REQUIRE(left.size() == 1);
+    CHECK(left.front().starts_with("mask.npy.tmp."));
+    CHECK(run(s, {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense", "-o",
+                  file.string()})
+              .code == 0);
+    CHECK(s.files() == std::vector<std::string>{"mask.npy"});
+  }
+}
+
+TEST_CASE("cli: an export removes the temporaries of its file that dead processes left") {
+  scratch s;
+  // A process id that certainly names no process: a child that has exited and
+  // been waited for.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);
+  const std::string dead = std::to_string(child);
+  const std::string alive = std::to_string(::getpid());  // this test
+  const std::vector<std::string> stale{"mask.npy.tmp." + dead, "mask.npy.tmp." + dead + ".1"};
+  // A live process's temporary, names atomic_file does not write, another file's temporary.
+  std::vector<std::string> kept{"mask.npy.tmp." + alive, "mask.npy.tmp.0" + dead,
+                                "mask.npy.tmp." + dead + ".x", "other.npy.tmp." + dead};
+  for (const std::string& name : stale) std::ofstream(s.out / name) << "stale";
+  for (const std::string& name : kept) std::ofstream(s.out / name) << "kept";
+  const result r = run(s, {"export", "--layout", "u:3", "--paradigm", "ism", "--format", "dense",
+                           "-o", (s.out / "mask.npy").string()});
+  CHECK(r.code == 0);
+  kept.push_back("mask.npy");
+  std::sort(kept.begin(), kept.end());
+  CHECK(s.files() == kept);
 }
 
 TEST_CASE("cli: show checks its size limits before building the mask") {

@@ -5,6 +5,7 @@
 #include <ism/layout_text.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "error_messages.hpp"
@@ -142,5 +143,77 @@ TEST_CASE("layout_text: every parse error names the problem and its position") {
     // The parse error is a layout_error and an invalid_argument.
     CHECK_THROWS_AS(ism::parse_layout(c.text), ism::layout_error);
     CHECK_THROWS_AS(ism::parse_layout(c.text), std::invalid_argument);
+  }
+}
+
+TEST_CASE("layout_text: quote_excerpt escapes every byte that is not printable ASCII") {
+  using namespace std::string_view_literals;
+  CHECK(ism::quote_excerpt("user:3"sv, 0) == "'user:3'");
+  CHECK(ism::quote_excerpt(""sv, 0) == "''");
+  CHECK(ism::quote_excerpt("a\0b\n\t\r\\'\x01\x7f"sv, 0) == R"('a\0b\n\t\r\\\'\x01\x7f')");
+  // Well-formed UTF-8 as code points: e-acute, the euro sign, an emoji.
+  CHECK(ism::quote_excerpt("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"sv, 0) ==
+        R"('\u{e9}\u{20ac}\u{1f600}')");
+  // Anything else byte by byte: a lone continuation byte, a cut-off sequence,
+  // an overlong form, a surrogate, a byte that never starts a character.
+  CHECK(ism::quote_excerpt("\x80 \xe2\x82 \xc0\x80 \xed\xa0\x80 \xf5"sv, 0) ==
+        R"('\x80 \xe2\x82 \xc0\x80 \xed\xa0\x80 \xf5')");
+}
+
+TEST_CASE("layout_text: quote_excerpt keeps excerpt_context bytes each side of the position") {
+  static_assert(ism::excerpt_context == 20, "the expected excerpts below assume 20");
+  std::string text(100, 'a');
+  text[50] = 'X';
+  CHECK(ism::quote_excerpt(text, 50) ==
+        "...'" + std::string(20, 'a') + "X" + std::string(19, 'a') + "'...");
+  CHECK(ism::quote_excerpt(text, 5) == "'" + std::string(25, 'a') + "'...");
+  CHECK(ism::quote_excerpt(text, 100) == "...'" + std::string(20, 'a') + "'");
+  CHECK(ism::quote_excerpt(text, 1000) == "...'" + std::string(20, 'a') + "'");
+  // A cut that would split a character moves to its edge: 30 euro signs of 3
+  // bytes, position 45, show the characters from byte 24 to byte 66.
+  std::string euros;
+  for (int i = 0; i < 30; ++i) euros += "\xe2\x82\xac";
+  std::string fourteen;
+  for (int i = 0; i < 14; ++i) fourteen += R"(\u{20ac})";
+  CHECK(ism::quote_excerpt(euros, 45) == "...'" + fourteen + "'...");
+  // However long the text and whatever its bytes, the quote stays short.
+  const std::string controls(1 << 20, '\x01');
+  CHECK(ism::quote_excerpt(controls, 1 << 19).size() <= 4 * (2 * ism::excerpt_context + 3) + 8);
+}
+
+TEST_CASE("layout_text: parse errors quote the text escaped and shortened") {
+  using namespace std::string_view_literals;
+  struct hostile_case {
+    std::string text;
+    std::string message;  // the whole of what()
+  };
+  std::string repeated;
+  for (int i = 0; i < 10000; ++i) repeated += "user:1,";
+  const std::string long_text = repeated + "bot:2," + repeated.substr(0, repeated.size() - 1);
+  const hostile_case cases[] = {
+      // A NUL byte no longer ends the message early.
+      {std::string("u:4,a:3\0"sv),
+       R"(unexpected character '\0'; expected ',' or '|' (at character 7) in 'u:4,a:3\0')"},
+      {"user:4\xc3\xa9",
+       R"(unexpected character '\u{e9}'; expected ',' or '|' (at character 6) in 'user:4\u{e9}')"},
+      // Half a character, as a cut command line may leave it.
+      {"user:4\xc3",
+       R"(unexpected character '\xc3'; expected ',' or '|' (at character 6) in 'user:4\xc3')"},
+      {"user:2,\x1b[31m:3",
+       "expected a role (system, user, tool, assistant or s, u, t, a) (at character 7) in "
+       R"('user:2,\x1b[31m:3')"},
+      {"user:2\n|\t", R"(empty document after '|' (at character 9) in 'user:2\n|\t')"},
+      {long_text,
+       "unknown role 'bot'; expected system, user, tool, assistant or s, u, t, a (at character "
+       "70000) in ...'ser:1,user:1,user:1,bot:2,user:1,user:1,'..."},
+      {std::string(100000, 'b') + ":1",
+       "unknown role 'bbbbbbbbbbbbbbbbbbbb'...; expected system, user, tool, assistant or s, u, "
+       "t, a (at character 0) in 'bbbbbbbbbbbbbbbbbbbb'..."},
+  };
+  for (const hostile_case& c : cases) {
+    CAPTURE(c.message);
+    const auto failure = parse_failure_of(c.text);
+    REQUIRE(failure);
+    CHECK(failure->message == c.message);
   }
 }

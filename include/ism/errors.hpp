@@ -50,8 +50,10 @@ class layout_error : public detail::basic_error<std::invalid_argument> {
 // offending token in the parsed string.
 class layout_parse_error : public layout_error {
  public:
-  layout_parse_error(const std::string& message, std::size_t position)
-      : layout_error(message + " (at character " + std::to_string(position) + ")"),
+  // `excerpt` is the text around `position` as ism::quote_excerpt quotes it:
+  // escaped and shortened, so the message shows no raw bytes of the input.
+  layout_parse_error(const std::string& message, std::size_t position, const std::string& excerpt)
+      : layout_error(message + " (at character " + std::to_string(position) + ") in " + excerpt),
         position_(position) {}
   std::size_t position() const noexcept { return position_; }
 

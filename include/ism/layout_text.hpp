@@ -2,7 +2,10 @@
 //   system:6,user:5,assistant:7 | user:4,assistant:2
 #pragma once
 
+#include <algorithm>
 #include <cctype>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +14,113 @@
 
 namespace ism {
 inline namespace v0 {
+
+namespace detail {
+
+// The length of the UTF-8 character that starts at text[at]: 1 for ASCII, 2 to
+// 4 for a well-formed sequence (RFC 3629: no overlong forms, no surrogates,
+// nothing past U+10FFFF), 0 when the bytes there are not a character.
+constexpr std::size_t utf8_length(std::string_view text, std::size_t at) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[at + i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  // The second byte's range is narrower after E0, ED, F0 and F4.
+  std::size_t length = 0;
+  unsigned char second_lo = 0x80, second_hi = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) second_lo = 0xA0;
+    if (lead == 0xED) second_hi = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) second_lo = 0x90;
+    if (lead == 0xF4) second_hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (text.size() - at < length || byte(1) < second_lo || byte(1) > second_hi) return 0;
+  for (std::size_t i = 2; i < length; ++i)
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+  return length;
+}
+
+// How far escaped() and quote_excerpt() step from text[at]: one character, or
+// one byte where the bytes are not UTF-8.
+constexpr std::size_t excerpt_step(std::string_view text, std::size_t at) {
+  const std::size_t length = utf8_length(text, at);
+  return length == 0 ? 1 : length;
+}
+
+// `text` with every byte that is not printable ASCII escaped, so a message
+// shows it whole on any terminal: no NUL that ends a C string, no control
+// character, no half of a UTF-8 character.
+inline std::string escaped(std::string_view text) {
+  constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t step = excerpt_step(text, at);
+    const auto byte = static_cast<unsigned char>(text[at]);
+    if (step > 1) {
+      // Decode the code point: the lead's payload bits, then 6 bits per byte.
+      std::uint32_t code = byte & (0x7Fu >> step);
+      for (std::size_t i = 1; i < step; ++i)
+        code = (code << 6) | (static_cast<unsigned char>(text[at + i]) & 0x3Fu);
+      std::string digits;
+      for (; code != 0; code >>= 4) digits.insert(digits.begin(), hex[code & 0xF]);
+      out += "\\u{" + digits + "}";
+    } else if (byte == '\\' || byte == '\'') {
+      out += '\\';
+      out += static_cast<char>(byte);
+    } else if (byte >= 0x20 && byte < 0x7F) {
+      out += static_cast<char>(byte);
+    } else if (byte == '\0') {
+      out += "\\0";
+    } else if (byte == '\n') {
+      out += "\\n";
+    } else if (byte == '\t') {
+      out += "\\t";
+    } else if (byte == '\r') {
+      out += "\\r";
+    } else {
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 0xF];
+    }
+    at += step;
+  }
+  return out;
+}
+
+}  // namespace detail
+
+// How many bytes of the text quote_excerpt shows on each side of the position:
+// enough to recognise the spot, and a message stays one line however long the
+// text is.
+inline constexpr std::size_t excerpt_context = 20;
+
+// `text` quoted for an error message about byte `position`: in single quotes,
+// printable ASCII as is, \0 \t \n \r \\ \' for those bytes, \u{...} for a
+// well-formed UTF-8 character and \xNN for any other byte; cut to about
+// excerpt_context bytes on each side of `position`, with "..." outside the
+// quotes where text is left out. A cut never splits a UTF-8 character. The
+// text u:4,a:3 followed by a NUL byte, for example, is quoted as 'u:4,a:3\0'.
+inline std::string quote_excerpt(std::string_view text, std::size_t position) {
+  position = std::min(position, text.size());
+  std::size_t begin = position - std::min(position, excerpt_context);
+  // Start at the beginning of a character that the cut would split.
+  for (std::size_t back = 1; back <= 3 && back <= begin; ++back)
+    if (detail::utf8_length(text, begin - back) > back) {
+      begin -= back;
+      break;
+    }
+  const std::size_t limit = std::min(text.size(), position + excerpt_context);
+  std::size_t end = begin;
+  while (end < limit) end += detail::excerpt_step(text, end);
+  return (begin > 0 ? "...'" : "'") + detail::escaped(text.substr(begin, end - begin)) +
+         (end < text.size() ? "'..." : "'");
+}
 
 namespace detail {
 
@@ -31,7 +141,8 @@ class layout_text_parser {
       documents.push_back(parse_document());
     }
     if (!at_end())
-      fail(std::string("unexpected character '") + text_[pos_] + "'; expected ',' or '|'");
+      fail("unexpected character '" + escaped(text_.substr(pos_, excerpt_step(text_, pos_))) +
+           "'; expected ',' or '|'");
     return layout(documents);
   }
 
@@ -60,8 +171,8 @@ class layout_text_parser {
     }
     const auto kind = role_from_name(name);
     if (!kind)
-      fail("unknown role '" + std::string(name) +
-               "'; expected system, user, tool, assistant or s, u, t, a",
+      fail("unknown role " + quote_excerpt(name, 0) +
+               "; expected system, user, tool, assistant or s, u, t, a",
            role_begin);
     skip_space();
     if (!peek(':')) fail("expected ':' after role '" + std::string(name) + "'");
@@ -95,7 +206,7 @@ class layout_text_parser {
   }
   [[noreturn]] void fail(const std::string& message) const { fail(message, pos_); }
   [[noreturn]] void fail(const std::string& message, std::size_t at) const {
-    throw layout_parse_error(message, at);
+    throw layout_parse_error(message, at, quote_excerpt(text_, at));
   }
 
   std::string_view text_;

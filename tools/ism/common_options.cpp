@@ -43,11 +43,12 @@ void check_memory(std::uint64_t bytes, std::uint64_t limit, std::string_view wha
 }
 
 ism::layout layout_argument(const arguments& args) {
-  const std::string& text = args.value("--layout");
   try {
-    return ism::parse_layout(text);
+    return ism::parse_layout(args.value("--layout"));
   } catch (const ism::layout_error& e) {
-    throw ism::layout_error("invalid --layout '" + text + "': " + e.what());
+    // The text is not repeated here: --layout may be any bytes of any length, and
+    // a parse error already quotes the part around the fault (ism::quote_excerpt).
+    throw ism::layout_error(std::string("invalid --layout: ") + e.what());
   }
 }
 

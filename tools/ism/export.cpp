@@ -139,14 +139,18 @@ int run_export(const arguments& args) {
                               " bytes (4 GiB) a ZIP archive holds without ZIP64, which ism does "
                               "not write");
 
-  output.write([&](std::ostream& os) { format.write(os, sequence, built_mask(), options); });
-
-  std::string contents;
-  for (const ism::named_array& a : arrays)
-    contents += (contents.empty() ? "" : ", ") + a.name + " " +
-                std::string(ism::npy_dtype_name(a.array.dtype)) + " " + shape_text(a.array.shape);
-  std::cout << "wrote " << path << ": " << paradigm.name() << " " << format.name << " mask, "
-            << contents << ", " << grouped(static_cast<std::int64_t>(bytes)) << " bytes\n";
+  output.write([&](std::ostream& os) { format.write(os, sequence, built_mask(), options); },
+               [&] {
+                 std::string contents;
+                 for (const ism::named_array& a : arrays)
+                   contents += (contents.empty() ? "" : ", ") + a.name + " " +
+                               std::string(ism::npy_dtype_name(a.array.dtype)) + " " +
+                               shape_text(a.array.shape);
+                 std::cout << "wrote " << path << ": " << paradigm.name() << " " << format.name
+                           << " mask, " << contents << ", "
+                           << grouped(static_cast<std::int64_t>(bytes)) << " bytes
+";
+               });
   return exit_ok;
 }
 

@@ -33,21 +33,26 @@ int run_show(const arguments& args) {
 
   const ism::interval_mask mask = paradigm.intervals(sequence);
   const std::string_view name = paradigm.name();
-  if (svg_file) {
-    const std::string svg = render_svg(sequence, mask, name);
-    svg_file->write([&](std::ostream& os) { os << svg; });
-  }
-
-  std::cout << name << " mask of " << sequence.size() << (sequence.size() == 1 ? " token: " : " tokens: ")
-            << ism::to_text(sequence) << '\n';
-  if (sequence.size() <= text_max_tokens) {
-    std::cout << "'#' visible, '.' hidden; row = query, column = key\n\n";
-    ism::print_mask(std::cout, mask, sequence);
-  } else {
-    std::cout << "(too large for a text picture)\n";
-  }
-  if (svg_path)
-    std::cout << (sequence.size() <= text_max_tokens ? "\n" : "") << "wrote " << *svg_path << '\n';
+  const auto print = [&] {
+    std::cout << name << " mask of " << sequence.size()
+              << (sequence.size() == 1 ? " token: " : " tokens: ") << ism::to_text(sequence)
+              << '\n';
+    if (sequence.size() <= text_max_tokens) {
+      std::cout << "'#' visible, '.' hidden; row = query, column = key\n\n";
+      ism::print_mask(std::cout, mask, sequence);
+    } else {
+      std::cout << "(too large for a text picture)\n";
+    }
+    if (svg_path)
+      std::cout << (sequence.size() <= text_max_tokens ? "\n" : "") << "wrote " << *svg_path
+                << '\n';
+  };
+  // With --svg everything is printed before the picture takes its name, so a
+  // failure to print leaves no new file.
+  if (svg_file)
+    svg_file->write([&](std::ostream& os) { os << render_svg(sequence, mask, name); }, print);
+  else
+    print();
   return exit_ok;
 }
 
