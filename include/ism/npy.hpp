@@ -33,7 +33,18 @@
 namespace ism {
 inline namespace v0 {
 
-enum class npy_dtype : std::uint8_t { boolean, uint8, int32, int64, float16, bfloat16, float32 };
+// float64 is read (a verifier meets it in files NumPy wrote by default) but no
+// export writes it.
+enum class npy_dtype : std::uint8_t {
+  boolean,
+  uint8,
+  int32,
+  int64,
+  float16,
+  bfloat16,
+  float32,
+  float64
+};
 
 // The descr string of the header: '|b1', '<f4', ... (bfloat16 is '<u2', see above).
 constexpr std::string_view npy_descr(npy_dtype dtype) {
@@ -52,6 +63,8 @@ constexpr std::string_view npy_descr(npy_dtype dtype) {
       return "<u2";
     case npy_dtype::float32:
       return "<f4";
+    case npy_dtype::float64:
+      return "<f8";
   }
   throw argument_error("npy: dtype value " + std::to_string(static_cast<int>(dtype)) +
                        " names no dtype");
@@ -74,6 +87,8 @@ constexpr std::string_view npy_dtype_name(npy_dtype dtype) {
       return "bfloat16";
     case npy_dtype::float32:
       return "float32";
+    case npy_dtype::float64:
+      return "float64";
   }
   throw argument_error("npy: dtype value " + std::to_string(static_cast<int>(dtype)) +
                        " names no dtype");
@@ -92,6 +107,7 @@ constexpr std::size_t npy_item_size(npy_dtype dtype) {
     case npy_dtype::float32:
       return 4;
     case npy_dtype::int64:
+    case npy_dtype::float64:
       return 8;
   }
   throw argument_error("npy: dtype value " + std::to_string(static_cast<int>(dtype)) +

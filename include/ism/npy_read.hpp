@@ -142,9 +142,9 @@ class le_fields {
 inline constexpr std::size_t npy_max_dims = 64;
 
 // The dtypes read, each known by its descr's kind and size ("i4") in any byte order.
-inline constexpr std::array<npy_dtype, 7> npy_read_dtypes{
+inline constexpr std::array<npy_dtype, 8> npy_read_dtypes{
     npy_dtype::boolean, npy_dtype::uint8,    npy_dtype::int32,  npy_dtype::int64,
-    npy_dtype::float16, npy_dtype::bfloat16, npy_dtype::float32};
+    npy_dtype::float16, npy_dtype::bfloat16, npy_dtype::float32, npy_dtype::float64};
 
 inline std::string npy_shape_text(std::span<const index_t> shape) {
   std::string out = "(";
