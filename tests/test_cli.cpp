@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <ism/config.hpp>
+#include <ism/format_registry.hpp>
 #include <optional>
 #include <random>
 #include <string>
@@ -98,6 +99,8 @@ TEST_CASE("cli: --help of ism and of every command exits 0 and prints usage") {
                                              {"demo", "--help"},
                                              {"show", "--help"},
                                              {"export", "--help"},
+                                             {"verify", "--help"},
+                                             {"formats", "--help"},
                                              {"stats", "-h"}}) {
     CAPTURE(args.front());
     const result r = run(s, args);
@@ -105,6 +108,13 @@ TEST_CASE("cli: --help of ism and of every command exits 0 and prints usage") {
     CHECK(contains(r.out, "Usage: ism"));
     CHECK(r.err.empty());
   }
+  // Every format of the library's registry is listed, and only those.
+  std::string names;
+  for (const ism::export_format& f : ism::formats()) names += f.name + "\n";
+  CHECK(run(s, {"formats", "--names"}).out == names);
+  const result listed = run(s, {"formats"});
+  CHECK(listed.code == 0);
+  CHECK(contains(listed.out, "flex: --block\n"));
   // --help wins over missing required options.
   CHECK(run(s, {"export", "--layout", "user:1", "--help"}).code == 0);
   const result version = run(s, {"--version"});

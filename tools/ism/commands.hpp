@@ -15,6 +15,7 @@ command show_command();
 command export_command();
 command stats_command();
 command verify_command();
+command formats_command();
 
 // --layout SPEC and --paradigm P, declared once so their help reads the same
 // everywhere.
