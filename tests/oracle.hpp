@@ -1,7 +1,7 @@
-// A brute-force oracle written straight from SPEC.md. It shares nothing with the
+// A brute-force oracle written straight from docs/semantics.md. It shares nothing with the
 // library but the input types (ism::layout, ism::segment, ism::role): it reads the
 // declared segments, rebuilds per-token facts with its own loops and answers every
-// question by the SPEC's definitions, visiting every (q, k) pair. Slow on purpose.
+// question by the definitions of docs/semantics.md, visiting every (q, k) pair. Slow on purpose.
 #pragma once
 
 #include <cmath>
@@ -20,12 +20,12 @@ namespace oracle {
 using index = std::int64_t;
 using declared_layout = std::vector<std::vector<ism::segment>>;
 
-// SPEC section 2: system, user, tool are context roles; assistant is the answer.
+// docs/semantics.md#layouts: system, user, tool are context roles; assistant is the answer.
 inline bool is_answer_role(ism::role r) {
   return r == ism::role::assistant;
 }
 
-// What SPEC section 3 needs to know about one token.
+// What docs/semantics.md#paradigms-and-the-segment-function needs to know about one token.
 struct token {
   index document;   // 0-based document number
   index doc_begin;  // d0
@@ -85,7 +85,7 @@ inline row describe(const ism::layout& l) {
   return describe(l.declared());
 }
 
-// SPEC section 3, the table, row by row. lo is d0 in every row of the table.
+// docs/semantics.md#paradigms-and-the-segment-function, the table, row by row. lo is d0 in every row of the table.
 inline index lo_of(std::string_view /*paradigm*/, const row& r, index q) {
   return r.tokens[static_cast<std::size_t>(q)].doc_begin;
 }
@@ -147,7 +147,7 @@ inline index count_visible(const std::vector<std::vector<bool>>& m) {
   return pairs;
 }
 
-// SPEC section 5, label mask: position q has a target q + 1 in an assistant
+// docs/semantics.md#label-positions-and-leakage: position q has a target q + 1 in an assistant
 // segment of its document; it is trainable when it does not see that target.
 struct labels {
   std::vector<bool> trainable;  // (N,)
@@ -171,7 +171,7 @@ inline labels label_mask(const row& r, const std::vector<std::vector<bool>>& m) 
   return out;
 }
 
-// SPEC section 5, reusable prefix: the largest r <= len(A) such that every j < r
+// docs/semantics.md#reusable-kv-prefix: the largest r <= len(A) such that every j < r
 // sees the same keys in A and B and sees nothing at or past r. Tries every r.
 inline index reusable_prefix(const std::vector<std::vector<bool>>& a,
                              const std::vector<std::vector<bool>>& b) {
@@ -193,7 +193,7 @@ inline index reusable_prefix(const std::vector<std::vector<bool>>& a,
   return 0;
 }
 
-// SPEC section 5, density: pairs visible over N x N, and per document (pairs
+// docs/semantics.md#density: pairs visible over N x N, and per document (pairs
 // whose query lies in the document, over its length squared).
 struct density_counts {
   index row_pairs = 0;
@@ -212,7 +212,7 @@ inline density_counts density(const row& r, const std::vector<std::vector<bool>>
   return out;
 }
 
-// SPEC section 5, training cost. causal and ism train in one pass; prefix one
+// docs/semantics.md#training-cost. causal and ism train in one pass; prefix one
 // sample per assistant segment, the document cut at its end. bidirectional follows
 // the library's documented rule: one pass when no answer target leaks in the
 // row, per answer otherwise.
@@ -266,7 +266,7 @@ inline training training_cost(std::string_view paradigm, const row& r) {
   return out;
 }
 
-// SPEC section 6: O = softmax(scale Q K^T + M) V per head in long double. Q is
+// docs/semantics.md#numerics-of-attention: O = softmax(scale Q K^T + M) V per head in long double. Q is
 // (Lq, H, D), K and V (Lk, Hkv, D), row-major; query row i is position q0 + i and
 // key row j position k0 + j. A row that sees nothing gives zeros and lse -inf.
 struct attention {

@@ -2,7 +2,7 @@
 # format, examples/python/run_examples.py exports a small packed layout with the
 # CLI under every paradigm and runs load_<format>.py on it.
 #   python_<format>         decodes each export with NumPy and checks it against
-#                           the intervals export (and that against SPEC.md)
+#                           the intervals export (and that against docs/semantics.md)
 #   python_<format>_engine  does the same and hands the arrays to the engine;
 #                           SKIPPED where the engine is not installed or needs a
 #                           GPU this machine lacks

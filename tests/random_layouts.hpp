@@ -96,7 +96,7 @@ inline index token_count(const declared_layout& d) {
   return n;
 }
 
-// The shapes the generator mixes; each shape stresses a corner of SPEC section 3.
+// The shapes the generator mixes; each shape stresses a corner of docs/semantics.md#paradigms-and-the-segment-function.
 enum class shape {
   single_token,
   one_segment,
@@ -192,7 +192,7 @@ inline declared_layout random_layout(std::mt19937_64& rng) {
   return out;
 }
 
-// How B extends A in a reusable-prefix test (SPEC section 5).
+// How B extends A in a reusable-prefix test (docs/semantics.md#reusable-kv-prefix).
 enum class extension {
   none,
   append_segments,      // more segments at the end of the last document

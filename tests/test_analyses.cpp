@@ -1,6 +1,6 @@
-// The derived facts of SPEC section 5: label mask and leakage, reusable KV
+// The derived facts of docs/semantics.md: label mask and leakage, reusable KV
 // prefix, density and training cost, against the brute-force oracle, plus the
-// SPEC's headline claims and every error path.
+// the contract's headline claims and every error path.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -108,7 +108,7 @@ TEST_CASE(
 }
 
 TEST_CASE("analyses: classify_labels of a row that sees nothing is trainable, not leaking") {
-  // SPEC: q leaks only when it sees q + 1. Row 1 of this custom mask is empty,
+  // docs/semantics.md: q leaks only when it sees q + 1. Row 1 of this custom mask is empty,
   // stored as to_interval_mask stores empty rows (lo = n, hi = n - 1).
   const ism::layout row = ism::parse_layout("user:1, assistant:4");
   const ism::interval_mask m({0, 5, 0, 0, 0}, {0, 4, 3, 4, 4});  // rows 2 and 3 see their target

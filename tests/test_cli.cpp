@@ -1,5 +1,5 @@
 // The ism command-line tool, run as a separate process the way people run it.
-// Exported masks are checked against the SPEC.md oracle (oracle.hpp) over seeded
+// Exported masks are checked against the docs/semantics.md oracle (oracle.hpp) over seeded
 // random layouts (random_layouts.hpp), passed as text with varied spelling.
 #include <doctest/doctest.h>
 
@@ -235,7 +235,7 @@ bool every_pair(const std::vector<T>& values, const oracle::mask& expected, Ok o
   return true;
 }
 
-TEST_CASE("cli: export dense matches SPEC section 3 on random layouts, all paradigms") {
+TEST_CASE("cli: export dense matches docs/semantics.md#paradigms-and-the-segment-function on random layouts, all paradigms") {
   scratch s;
   const fs::path file = s.out / "mask.npy";
   random_layouts::for_random_layouts(40000, 50, [&](std::mt19937_64& rng, const auto& d) {
@@ -307,7 +307,7 @@ TEST_CASE("cli: export additive is 0 where visible and -inf elsewhere, in each d
   }
 }
 
-TEST_CASE("cli: export intervals writes lo and hi as SPEC section 3 defines them") {
+TEST_CASE("cli: export intervals writes lo and hi as docs/semantics.md#paradigms-and-the-segment-function defines them") {
   scratch s;
   const fs::path file = s.out / "intervals.npz";
   random_layouts::for_random_layouts(43000, 15, [&](std::mt19937_64& rng, const auto& d) {
@@ -950,7 +950,7 @@ TEST_CASE("cli: stats prints every paradigm, and --json is valid JSON") {
   CHECK(json.out.ends_with("}\n"));
   CHECK(contains(json.out, "\"tokens\": 24,"));
   CHECK(contains(json.out, "\"name\": \"bidirectional\""));
-  // The ism mask of this layout sees 223 of 576 pairs (checked by hand from SPEC).
+  // The ism mask of this layout sees 223 of 576 pairs (checked by hand from docs/semantics.md).
   CHECK(contains(json.out, "\"visible_pairs\": 223,"));
   CHECK(std::count(json.out.begin(), json.out.end(), '{') ==
         std::count(json.out.begin(), json.out.end(), '}'));

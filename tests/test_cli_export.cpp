@@ -1,6 +1,6 @@
 // `ism export` for the engine formats, run as a separate process: each file is
 // read back with the strict npy_reader, decoded into visible(q, k) the way an
-// engine reads it (FORMATS.md), and compared with the SPEC.md oracle; plus the
+// engine reads it (docs/formats.md), and compared with the docs/semantics.md oracle; plus the
 // command's errors for the options these formats add.
 #include <doctest/doctest.h>
 

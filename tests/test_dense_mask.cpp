@@ -1,4 +1,4 @@
-// Dense boolean and additive masks (SPEC section 4): whole rows and random chunks
+// Dense boolean and additive masks (docs/semantics.md#chunks-and-absolute-positions): whole rows and random chunks
 // in absolute positions against the oracle, caller buffers with padding, and
 // every chunk and buffer error.
 #include <doctest/doctest.h>

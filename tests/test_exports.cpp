@@ -1,6 +1,6 @@
 // The engine exports of include/ism/exports/, each decoded back into
 // visible(q, k) from its arrays alone, the way an engine reads them, and
-// compared with the brute-force oracle of SPEC.md on seeded random layouts
+// compared with the brute-force oracle of docs/semantics.md on seeded random layouts
 // under every paradigm; plus small cases checked by hand and every error.
 #include <doctest/doctest.h>
 
@@ -55,7 +55,7 @@ std::string first_mismatch(const oracle::mask& expected, index_t n, Decoded&& de
 }
 
 // ---------------------------------------------------------------------------
-// Decoders: what an engine does with the arrays, written from FORMATS.md
+// Decoders: what an engine does with the arrays, written from docs/formats.md
 // ---------------------------------------------------------------------------
 
 // The document of every token, from cu_seqlens.

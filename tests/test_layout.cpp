@@ -1,4 +1,4 @@
-// Layouts (SPEC section 2): spans, the trailing answer start P, the builder and
+// Layouts (docs/semantics.md#layouts): spans, the trailing answer start P, the builder and
 // every constructor error.
 #include <doctest/doctest.h>
 
@@ -18,7 +18,7 @@ using ism::role;
 
 }  // namespace
 
-TEST_CASE("layout: roles are context or answer (SPEC section 2)") {
+TEST_CASE("layout: roles are context or answer (docs/semantics.md#layouts)") {
   static_assert(ism::is_context(role::system) && ism::is_context(role::user) &&
                 ism::is_context(role::tool) && !ism::is_context(role::assistant));
   static_assert(ism::is_answer(role::assistant) && !ism::is_answer(role::user));

@@ -1,4 +1,4 @@
-// The text form of a layout (SPEC section 2): the grammar, whitespace, the
+// The text form of a layout (docs/semantics.md#layouts): the grammar, whitespace, the
 // canonical form, and every parse error with its message and character position.
 #include <doctest/doctest.h>
 
@@ -34,7 +34,7 @@ std::optional<parse_failure> parse_failure_of(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("layout_text: the SPEC example") {
+TEST_CASE("layout_text: the example of docs/semantics.md") {
   const ism::layout l =
       ism::parse_layout("system:6,user:5,assistant:7,user:3,assistant:4 | user:4,assistant:2");
   const ism::layout expected(segs{{{role::system, 6},

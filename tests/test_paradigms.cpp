@@ -1,4 +1,4 @@
-// Paradigms and the segment function (SPEC section 3): the four built-ins against
+// Paradigms and the segment function (docs/semantics.md#paradigms-and-the-segment-function): the four built-ins against
 // the oracle on random layouts, hand-drawn masks, the paradigm concept, choosing
 // a paradigm by name, and paradigms written by a user.
 #include <doctest/doctest.h>
@@ -237,7 +237,7 @@ TEST_CASE("paradigms: interval masks equal the oracle on random layouts") {
   });
 }
 
-TEST_CASE("paradigms: every key column is one interval of rows (SPEC section 3)") {
+TEST_CASE("paradigms: every key column is one interval of rows (docs/semantics.md#paradigms-and-the-segment-function)") {
   random_layouts::for_random_layouts(5000, 1000, [](auto&, const oracle::declared_layout& d) {
     const ism::layout l(d);
     const oracle::row o = oracle::describe(d);
@@ -256,7 +256,7 @@ TEST_CASE("paradigms: every key column is one interval of rows (SPEC section 3)"
         }
         // Every column is seen at least by its own row (the diagonal).
         if (runs != 1 || !m.visible(k, k)) broken += std::to_string(k) + " ";
-        // The SPEC's examples: under ism a context column is seen by rows
+        // The examples of docs/semantics.md: under ism a context column is seen by rows
         // [s0, d1) and an answer column by [k, d1).
         const oracle::token& t = o.tokens[static_cast<std::size_t>(k)];
         if (name == "ism" && last + 1 != t.doc_end) broken += "ism end " + std::to_string(k) + " ";

@@ -1,4 +1,4 @@
-// The reference attention (SPEC section 6) against an independent long-double
+// The reference attention (docs/semantics.md#numerics-of-attention) against an independent long-double
 // softmax: random chunks, grouped KV heads, custom scales, rows that see nothing,
 // large logits, and every shape and argument error.
 #include <doctest/doctest.h>
