@@ -6,8 +6,8 @@ boolean matrix of visible (query, key) pairs, and compares that with the
 the mask. Then, when the engine is importable, it hands the arrays to the
 engine the way the engine's documentation describes.
 
-Positions are absolute (SPEC.md section 4): row q of a matrix is query token q
-of the packed row, column k is key token k.
+Positions are absolute (docs/semantics.md#chunks-and-absolute-positions): row
+q of a matrix is query token q of the packed sequence, column k is key token k.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ except ImportError:
     print(f"skipped: NumPy is not installed for {sys.executable}; the examples need it")
     sys.exit(EXIT_CANNOT_RUN)
 
+# The paradigms the independent reading below knows: the four built-in ones and
+# the data-driven family bidirectional-roles:ROLE[,ROLE...].
 PARADIGMS = ("causal", "prefix", "ism", "bidirectional")
+BIDIRECTIONAL_ROLES = "bidirectional-roles:"
 
 
 class CheckFailed(Exception):
@@ -100,7 +103,8 @@ def cu_seqlens_from_intervals(lo: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(lo == positions)
     document_of = np.searchsorted(starts, positions, side="right") - 1
     if starts.size == 0 or starts[0] != 0 or np.any(lo != starts[document_of]):
-        raise CheckFailed("lo is not the start of each token's document (SPEC.md section 3)")
+        raise CheckFailed("lo is not the start of each token's document "
+                          "(docs/semantics.md#paradigms-and-the-segment-function)")
     return np.append(starts, lo.size)
 
 
@@ -110,7 +114,8 @@ def document_spans(cu_seqlens: np.ndarray):
 
 
 # --------------------------------------------------------------------------
-# An independent reading of SPEC.md section 3, for the intervals example
+# An independent reading of the table in
+# docs/semantics.md#paradigms-and-the-segment-function, for the intervals example
 # --------------------------------------------------------------------------
 
 _ROLES = {"system": "system", "s": "system", "user": "user", "u": "user", "tool": "tool",
@@ -132,7 +137,21 @@ def parse_layout(text: str):
     return documents
 
 
+def block_roles(paradigm: str):
+    """The roles whose segments are bidirectional blocks under
+    bidirectional-roles:ROLE[,ROLE...], or None for another paradigm."""
+    if not paradigm.startswith(BIDIRECTIONAL_ROLES):
+        return None
+    roles = [_ROLES.get(name.strip()) for name in paradigm[len(BIDIRECTIONAL_ROLES):].split(",")]
+    if None in roles:
+        raise CheckFailed(f"cannot read the roles of paradigm '{paradigm}'")
+    return set(roles)
+
+
 def intervals_from_layout(text: str, paradigm: str) -> Tuple[np.ndarray, np.ndarray]:
+    if paradigm not in PARADIGMS and block_roles(paradigm) is None:
+        raise CheckFailed(f"unknown paradigm '{paradigm}'")
+    blocks = block_roles(paradigm)
     lo, hi = [], []
     d0 = 0
     for segments in parse_layout(text):
@@ -156,7 +175,7 @@ def intervals_from_layout(text: str, paradigm: str) -> Tuple[np.ndarray, np.ndar
                 elif paradigm == "ism":
                     last = s1 - 1 if role != "assistant" else q
                 else:
-                    raise CheckFailed(f"unknown paradigm '{paradigm}'")
+                    last = s1 - 1 if role in blocks else q
                 lo.append(d0)
                 hi.append(last)
             s0 = s1
@@ -259,7 +278,7 @@ def random_qkv(n: int, heads: int = 2, dim: int = 16, seed: int = 0):
 def reference_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray,
                         visible: np.ndarray) -> np.ndarray:
     """softmax(Q K^T / sqrt(d) + M) V in float64, M = 0 visible and -inf hidden;
-    a row that sees nothing gives zeros (SPEC.md section 6)."""
+    a row that sees nothing gives zeros (docs/semantics.md#rows-that-see-nothing)."""
     q, k, v = (x.astype(np.float64) for x in (q, k, v))
     scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
     scores = np.where(visible, scores, -np.inf)

@@ -3,11 +3,15 @@
     python3 load_cu_seqlens.py cu_seqlens.npy --intervals mask.npz
 
 The file is int32 cu_seqlens [D+1]: the start of each document of the packed
-row, then N. It is the varlen convention of FlashAttention
+sequence, then N. It is the varlen convention of FlashAttention
 (flash_attn_varlen_func with cu_seqlens_q = cu_seqlens_k) and of xformers'
 block-diagonal masks. It carries the documents only: with causal=True the
-engine reproduces the `causal` paradigm, with causal=False `bidirectional`;
-`prefix` and `ism` need the block overlay of the hf or vllm export on top.
+engine reproduces the `causal` paradigm, with causal=False `bidirectional`.
+So ism exports it only for a mask that is causal or fully bidirectional within
+every document, and refuses `prefix` and `ism`; for those, export it under
+--paradigm causal for the documents alone and add the block overlay of the hf
+or vllm export. Given the intervals of such a paradigm, this example checks the
+documents and says that the overlay is needed.
 
 With flash_attn and a CUDA device, and a causal or bidirectional mask, the
 example runs flash_attn_varlen_func and compares it with a reference.
@@ -62,7 +66,8 @@ def main() -> None:
     causal = engine_causal_flag(lo, hi, cu_seqlens)
     if causal is None:
         print("note: this mask is neither causal nor bidirectional within its documents; "
-              "cu_seqlens only keeps the documents apart (add the hf or vllm overlay)")
+              "cu_seqlens only keeps the documents apart (add the hf or vllm overlay), "
+              "which is why ism export refuses cu_seqlens for it")
         return
     if ie.engine_enabled():
         run_flash_attn(cu_seqlens, causal, ie.visible_from_intervals(lo, hi))

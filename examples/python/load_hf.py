@@ -4,9 +4,9 @@
 
 The file is int64 block_sequence_ids [N] for HF transformers' block overlay:
 every token of a bidirectional block carries the block's id, unique over the
-row; other tokens carry -1. HF builds
+sequence; other tokens carry -1. HF builds
     (causal and same packed sequence) or (same id and id >= 0),
-which is the paradigm. The documents of the packed row come from elsewhere:
+which is the paradigm. The documents of the packed sequence come from elsewhere:
 transformers finds them in position_ids that restart at 0 for each document
 (here taken from the intervals export, whose lo is each token's document start).
 

@@ -1,11 +1,12 @@
 """Loads an `ism export --format intervals` file and checks it.
 
-    python3 load_intervals.py mask.npz [--layout SPEC --paradigm P]
+    python3 load_intervals.py mask.npz [--layout L --paradigm P]
 
 The archive holds int64 lo [N] and hi [N]: query q sees keys lo[q]..hi[q]. It is
 the smallest exact form of the mask and the reference the other examples check
-against, so this example checks it in turn against SPEC.md section 3 computed
-here from the layout text. Any engine with an on-the-fly mask predicate can use
+against, so this example checks it in turn against the table of
+docs/semantics.md#paradigms-and-the-segment-function, computed here from the
+layout text (the four built-in paradigms and bidirectional-roles:ROLE[,ROLE...]). Any engine with an on-the-fly mask predicate can use
 it; with torch installed, this example builds a FlexAttention block mask from it
 with create_block_mask and compares flex_attention with a dense-mask SDPA.
 """
@@ -34,7 +35,8 @@ def main() -> None:
     parser = ie.argument_parser(__doc__.splitlines()[0], "the intervals .npz export",
                                 with_intervals=False)
     parser.add_argument("--layout", help="the layout it was exported from, to check it against")
-    parser.add_argument("--paradigm", choices=ie.PARADIGMS, help="the paradigm it was exported for")
+    parser.add_argument("--paradigm", help="the paradigm it was exported for: "
+                        f"{', '.join(ie.PARADIGMS)} or {ie.BIDIRECTIONAL_ROLES}ROLE[,ROLE...]")
     args = ie.parse_args(parser)
     if (args.layout is None) != (args.paradigm is None):
         parser.error("--layout and --paradigm go together")
@@ -43,10 +45,10 @@ def main() -> None:
     cu_seqlens = ie.cu_seqlens_from_intervals(lo)
     ie.ok(f"intervals for {lo.size} tokens in {cu_seqlens.size - 1} documents")
     if args.layout is not None:
-        spec_lo, spec_hi = ie.intervals_from_layout(args.layout, args.paradigm)
-        ie.check_equal("lo vs SPEC.md", lo, spec_lo)
-        ie.check_equal("hi vs SPEC.md", hi, spec_hi)
-        ie.ok(f"lo and hi are SPEC.md section 3 for {args.paradigm} over the layout")
+        expected_lo, expected_hi = ie.intervals_from_layout(args.layout, args.paradigm)
+        ie.check_equal("lo vs docs/semantics.md", lo, expected_lo)
+        ie.check_equal("hi vs docs/semantics.md", hi, expected_hi)
+        ie.ok(f"lo and hi are those of docs/semantics.md for {args.paradigm} over the layout")
     if ie.engine_enabled():
         run_flex(lo, hi)
 

@@ -9,7 +9,7 @@ padded with [-1, -1]. That is the form of vLLM's multimodal-prefix ranges
     key <= query  or  (query and key in one range),
 with positions counted from the request's first token, so each document is a
 request of its own. vLLM takes a range only when start < end; a one-token
-range adds nothing to causal attention, so ignoring it is harmless.
+block adds nothing to causal attention, and ism does not list one.
 
 vLLM fills these ranges from a multimodal model's placeholders; there is no
 user-facing call that takes them. With vllm installed, the example feeds the

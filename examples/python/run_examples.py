@@ -1,12 +1,17 @@
-"""Exports a small packed layout with the ism CLI and runs the loader examples on it.
+"""Exports a small packed layout with the ism CLI, verifies each file, and runs the
+loader examples on it.
 
     python3 run_examples.py --cli build/test/tools/ism [--format F ...] [--engine MODE]
 
 For every paradigm and every chosen format (all by default), it writes the
-format's file and the intervals file with `ism export`, then runs
-load_<format>.py on them. It exits 0 when all pass, 1 at the first failure, and
-77 (skipped) when an example cannot run at all. The test suite runs it once per
-format; it needs nothing but the Python standard library itself.
+format's file and the intervals file with `ism export`, checks the file with
+`ism verify` (the library's decoder against the contract, which must say
+equal), then runs load_<format>.py on it. A format that cannot hold a
+paradigm's mask (cu_seqlens under prefix, ism and bidirectional-roles:tool)
+must be refused: `ism export` exits 2 and leaves no file. It exits 0 when all
+pass, 1 at the first failure, and 77 (skipped) when an example cannot run at
+all. The test suite runs it once per format; it needs nothing but the Python
+standard library itself.
 """
 
 import argparse
@@ -18,15 +23,17 @@ import tempfile
 
 EXIT_CANNOT_RUN = 77
 
-# Four documents: consecutive context segments, a one-token context segment,
-# a document that is all answer (it has no prefix), and a length of 92, which
-# the block sizes below do not divide.
+# Four documents: consecutive context segments, a one-token context segment
+# (which hf and vllm do not list as a block), a document that is all answer (it
+# has no prefix), and a length of 92, which the block sizes below do not divide.
 LAYOUT = ("system:8,user:12,assistant:20,user:6,assistant:10 | user:16,assistant:8 | "
           "tool:3,user:1,assistant:5 | assistant:3")
-PARADIGMS = ("causal", "prefix", "ism", "bidirectional")
+# The four built-in paradigms and one of the data-driven family, which makes only
+# the tool segment of the third document a bidirectional block.
+PARADIGMS = ("causal", "prefix", "ism", "bidirectional", "bidirectional-roles:tool")
 
 # format: (file suffix, the option sets to export it with, one file per set)
-FORMATS = {
+FORMAT_OPTIONS = {
     "dense": (".npy", ([], ["--dtype", "uint8"])),
     "additive": (".npy", ([], ["--dtype", "float16"], ["--dtype", "bfloat16"])),
     "intervals": (".npz", ([],)),
@@ -39,6 +46,13 @@ FORMATS = {
     "cu_seqlens": (".npy", ([],)),
 }
 
+# The paradigms each format refuses on LAYOUT. cu_seqlens holds only masks that
+# are causal or fully bidirectional within every document.
+REFUSED = {"cu_seqlens": ("prefix", "ism", "bidirectional-roles:tool")}
+
+# What the ism CLI exits with on an error, a refused export included.
+EXIT_ERROR = 2
+
 HERE = pathlib.Path(__file__).resolve().parent
 
 
@@ -48,24 +62,41 @@ class Failed(Exception):
         self.status = status
 
 
-def run(command) -> None:
+def run(command, expected_status: int = 0) -> None:
     print("$ " + " ".join(str(part) for part in command), flush=True)
     result = subprocess.run([str(part) for part in command], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     print(result.stdout, end="", flush=True)
-    if result.returncode != 0:
-        raise Failed(result.returncode)
+    if result.returncode != expected_status:
+        if expected_status != 0:
+            print(f"run_examples: expected exit status {expected_status}, "
+                  f"got {result.returncode}")
+        raise Failed(result.returncode if result.returncode != 0 else 1)
+
+
+def file_name(paradigm: str) -> str:
+    """A paradigm's name as part of a file name: bidirectional-roles:tool has a ':'."""
+    return paradigm.replace(":", "-").replace(",", "-")
 
 
 def check_format(cli: str, fmt: str, engine: str, work: pathlib.Path) -> None:
-    suffix, option_sets = FORMATS[fmt]
+    suffix, option_sets = FORMAT_OPTIONS[fmt]
     for paradigm in PARADIGMS:
         common = [cli, "export", "--layout", LAYOUT, "--paradigm", paradigm]
-        intervals = work / f"{paradigm}.intervals.npz"
+        verify = [cli, "verify", "--layout", LAYOUT, "--paradigm", paradigm, "--format", fmt]
+        if paradigm in REFUSED.get(fmt, ()):
+            refused = work / f"{file_name(paradigm)}.{fmt}{suffix}"
+            run(common + ["--format", fmt, "-o", refused], expected_status=EXIT_ERROR)
+            if refused.exists():
+                print(f"run_examples: the refused export left {refused} behind")
+                raise Failed(1)
+            continue
+        intervals = work / f"{file_name(paradigm)}.intervals.npz"
         run(common + ["--format", "intervals", "-o", intervals])
         for number, options in enumerate(option_sets):
-            exported = work / f"{paradigm}.{fmt}.{number}{suffix}"
+            exported = work / f"{file_name(paradigm)}.{fmt}.{number}{suffix}"
             run(common + ["--format", fmt] + options + ["-o", exported])
+            run(verify + ["--file", exported])
             if fmt == "intervals":
                 checks = ["--layout", LAYOUT, "--paradigm", paradigm]
             else:
@@ -78,7 +109,7 @@ def check_format(cli: str, fmt: str, engine: str, work: pathlib.Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cli", required=True, help="the ism executable")
-    parser.add_argument("--format", action="append", choices=sorted(FORMATS),
+    parser.add_argument("--format", action="append", choices=sorted(FORMAT_OPTIONS),
                         help="a format to check (repeatable; default: all)")
     parser.add_argument("--engine", choices=("auto", "off", "required"), default="auto",
                         help="passed to the examples: use the engine when it can run (auto), "
@@ -86,7 +117,7 @@ def main() -> int:
     parser.add_argument("--work-dir", help="where to write the exports (default: a temporary "
                                            "directory, removed afterwards)")
     args = parser.parse_args()
-    formats = args.format or list(FORMATS)
+    formats = args.format or list(FORMAT_OPTIONS)
     place = (contextlib.nullcontext(args.work_dir) if args.work_dir
              else tempfile.TemporaryDirectory())
     try:
