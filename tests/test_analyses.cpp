@@ -449,3 +449,49 @@ TEST_CASE("analyses: a mask of the wrong size is a shape_error") {
       doctest::Contains("classify_labels: the mask has 3 rows but the layout has 4 tokens"));
   CHECK_THROWS_WITH(ism::density(l, long_mask), doctest::Contains("density: the mask has 5 rows"));
 }
+
+namespace {
+
+// Trains per answer (its answers see themselves whole) and states no closed
+// form, so every sample is built.
+struct answers_bidirectional {
+  static constexpr std::string_view name = "answers-bidirectional";
+  ism::row_interval interval(const ism::token_context& t) const {
+    return {t.document.begin, ism::is_answer(t.segment.kind) ? t.segment.end - 1 : t.position};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("analyses: training_cost_work counts the samples a cost must build") {
+  // One conversation of three turns: 3 + 5 + 2 + 4 + 1 + 3 = 18 tokens.
+  const ism::layout chat = text("user:3,assistant:5,user:2,assistant:4,user:1,assistant:3");
+  // One pass (causal, ism) or a closed form (prefix, bidirectional): the
+  // sequence once.
+  for (const char* name : {"causal", "ism", "prefix", "bidirectional"}) {
+    CAPTURE(name);
+    CHECK(ism::paradigm_from_name(name).training_cost_work(chat) == 18);
+  }
+  // Built samples: the sequence, then the cuts at 8, 14 and 18 tokens.
+  CHECK(ism::training_cost_work<answers_bidirectional>(chat) == 18 + 8 + 14 + 18);
+  const ism::training_cost_report built = ism::training_cost<answers_bidirectional>(chat);
+  CHECK(built.scheme == ism::training_scheme::one_sample_per_answer);
+  CHECK(built.tokens == 8 + 14 + 18);
+
+  // A million tokens in one conversation of 4,000 turns costs O(segments)
+  // for prefix: the report is the closed form's sum, checked against it.
+  std::string long_chat;
+  for (int turn = 0; turn < 4000; ++turn) long_chat += turn ? ",u:100,a:150" : "u:100,a:150";
+  const ism::training_cost_report prefix =
+      ism::training_cost(ism::parse_layout(long_chat), ism::paradigm_from_name("prefix"));
+  index_t tokens = 0, pairs = 0;
+  for (index_t turn = 1; turn <= 4000; ++turn) {
+    const index_t length = 250 * turn, p = length - 150;
+    tokens += length;
+    pairs += p * p + (length * (length + 1) - p * (p + 1)) / 2;
+  }
+  CHECK(prefix.samples == 4000);
+  CHECK(prefix.tokens == tokens);
+  CHECK(prefix.attention_pairs == pairs);
+  CHECK(prefix.untrainable_segments == 0);
+}

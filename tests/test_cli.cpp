@@ -963,3 +963,30 @@ TEST_CASE("cli: stats prints every paradigm, and --json is valid JSON") {
 }
 
 #endif  // ISM_CLI_PATH && !_WIN32
+
+#if defined(ISM_CLI_PATH) && !defined(_WIN32)
+
+TEST_CASE("cli: stats bounds the training-cost work before starting, and prefix costs O(segments)") {
+  scratch s;
+  // Answers that see themselves whole leak, so this paradigm trains one
+  // sample per answer and builds each: the 13 tokens, then samples of 6 and 13.
+  const result refused = run(s, {"stats", "--layout", "user:2,assistant:4,user:3,assistant:4",
+                                 "--paradigm", "bidirectional-roles:assistant", "--max-work", "24"});
+  CHECK(refused.code == 2);
+  CHECK(refused.err ==
+        "ism: error: the training cost of paradigm 'bidirectional-roles:assistant' would visit 32 "
+        "tokens (one sample per answer), over the --max-work limit of 24; raise --max-work to "
+        "compute it\n");
+  CHECK(run(s, {"stats", "--layout", "user:2,assistant:4,user:3,assistant:4", "--paradigm",
+                "bidirectional-roles:assistant", "--max-work", "32"})
+            .code == 0);
+  // One conversation of a million tokens and 4,000 answers: every registered
+  // paradigm, prefix and bidirectional by their closed forms.
+  std::string chat;
+  for (int turn = 0; turn < 4000; ++turn) chat += turn ? ",u:100,a:150" : "u:100,a:150";
+  const result all = run(s, {"stats", "--layout", chat, "--json"});
+  CHECK(all.code == 0);
+  CHECK(contains(all.out, "\"samples\": 4000"));
+}
+
+#endif

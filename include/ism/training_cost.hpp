@@ -63,13 +63,22 @@ sample_cost cost_of_sample(const layout& sequence, const P& policy, const segmen
 }  // namespace detail
 
 // The tokens that training_cost visits: the sequence once, plus every sample
-// it must build (none when the paradigm trains in one pass or states each
-// sample's cost in closed form). O(segments); lets a caller refuse a layout
-// whose cost it cannot afford before any work.
+// it must build, which is none when the paradigm trains in one pass or states
+// each sample's cost in closed form. Lets a caller refuse a layout whose cost
+// it cannot afford before the costly part. O(segments) when the paradigm
+// states its scheme; otherwise the scheme is read off the sequence's labels,
+// in O(N).
 template <paradigm P>
-index_t training_cost_work(const layout& sequence, const P& = P{}) {
+index_t training_cost_work(const layout& sequence, const P& policy = P{}) {
   index_t work = sequence.size();
   if constexpr (!states_sample_cost<P>) {
+    bool one_pass;
+    if constexpr (states_training_scheme<P>)
+      one_pass = P::training == training_scheme::one_pass;
+    else
+      one_pass =
+          classify_labels(sequence, make_interval_mask(sequence, policy)).leaking.empty();
+    if (one_pass) return work;
     for (const segment_span& seg : sequence.segments()) {
       const index_t cut = seg.end - sequence.documents()[seg.document].begin;
       if (is_answer(seg.kind)) work = cut > max_index - work ? max_index : work + cut;
