@@ -8,7 +8,6 @@
 // docs/benchmarks.md for speed against a plain GEMM and a dense mask.
 #pragma once
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -27,6 +26,7 @@
 #include "ism/detail/attention_float_products.hpp"
 #include "ism/detail/attention_tile.hpp"
 #include "ism/detail/attention_work.hpp"
+#include "ism/detail/eigen.hpp"
 #include "ism/reference_attention.hpp"
 
 #if !EIGEN_VERSION_AT_LEAST(3, 4, 0)
