@@ -90,6 +90,9 @@ struct breaks_on_tool {
   }
 };
 
+static_assert(ism::ceil_div(0, 4) == 0 && ism::ceil_div(8, 4) == 2 && ism::ceil_div(9, 4) == 3);
+static_assert(ism::ceil_div(ism::max_index, ism::max_index) == 1);
+
 ism::block_size random_block_size(std::mt19937_64& rng) {
   return {random_layouts::uniform(rng, 1, 9), random_layouts::uniform(rng, 1, 9)};
 }
@@ -207,9 +210,9 @@ TEST_CASE("the candidate tiles of a composition are those its interval parts rea
   const ism::block_grid grid(ism::whole(16), ism::block_size{4, 4});
   const auto always = [](index_t, index_t) { return true; };
   using runs = std::vector<ism::block_run>;
-  CHECK(ism::candidate_runs(ism::and_masks(m, always), grid, 3) == runs{{2, 3}});
-  CHECK(ism::candidate_runs(ism::predicate_mask{always}, grid, 3) == runs{{0, 3}});
-  CHECK(ism::candidate_runs(ism::or_masks(m, m), grid, 1) == runs{{0, 1}});
+  CHECK(ism::candidate_runs(ism::and_masks(m, always), grid, 3) == runs{{2, 4}});
+  CHECK(ism::candidate_runs(ism::predicate_mask{always}, grid, 3) == runs{{0, 4}});
+  CHECK(ism::candidate_runs(ism::or_masks(m, m), grid, 1) == runs{{0, 2}});
 }
 
 TEST_CASE("appending turns updates a block mask to exactly a fresh build") {

@@ -93,7 +93,7 @@ class block_mask {
     } else {
       for (index_t qb = first; qb < grid_.query_blocks(); ++qb) {
         for (const block_run& run : candidate_runs(m, grid_, qb))
-          for (index_t kb = run.first; kb <= run.last; ++kb)
+          for (index_t kb = run.first; kb < run.end; ++kb)
             if (const block_class cls = classify_tile(m, grid_, grid_.tile(qb, kb));
                 cls != block_class::empty)
               list(qb, kb, cls);

@@ -65,5 +65,11 @@ using index_t = std::int64_t;
 // under nvcc): an interval bound that means "no limit".
 inline constexpr index_t max_index = INT64_MAX;
 
+// ceil(a / b) for a >= 0 and b >= 1, without forming a + b - 1, which can
+// overflow for positions or block sizes near the largest index_t.
+ISM_HOST_DEVICE constexpr index_t ceil_div(index_t a, index_t b) noexcept {
+  return a == 0 ? 0 : 1 + (a - 1) / b;
+}
+
 }  // namespace v0
 }  // namespace ism
