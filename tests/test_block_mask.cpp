@@ -1,11 +1,12 @@
 // Block masks: every tile's class against brute force over all its pairs, for the
 // four paradigms on random layouts, chunks, ragged tails, block sizes, custom
-// interval masks that are not monotone, and predicate masks; the transposed lists;
-// incremental appends against fresh builds; errors.
+// interval masks that are not monotone, and predicate masks; the transposed lists
+// and the view's lookups; incremental appends against fresh builds; errors.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <ism/block_mask.hpp>
+#include <ism/block_mask_view.hpp>
 #include <ism/composition.hpp>
 #include <ism/incremental_block_mask.hpp>
 #include <ism/layout_text.hpp>
@@ -13,6 +14,7 @@
 #include <ism/segment_function.hpp>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "error_messages.hpp"
@@ -41,6 +43,31 @@ block_class brute_force_class(Visible&& visible, const ism::chunk& c, index_t q0
 
 std::string show(block_class c) {
   return c == block_class::full ? "full" : c == block_class::partial ? "partial" : "empty";
+}
+
+static_assert(std::is_trivially_copyable_v<ism::block_mask_view>);
+
+std::vector<index_t> as_vector(std::span<const ism::block_index> list) {
+  return {list.begin(), list.end()};
+}
+std::vector<index_t> as_vector(ism::block_list list) {
+  return {list.begin(), list.end()};
+}
+
+// The view's lookups give what the block mask's own accessors give.
+void check_view(const ism::block_mask& b) {
+  const ism::block_mask_view v = b.view();
+  REQUIRE(v.query_blocks() == b.query_blocks());
+  REQUIRE(v.key_blocks() == b.key_blocks());
+  for (index_t qb = 0; qb < b.query_blocks(); ++qb) {
+    CHECK(as_vector(v.full_key_blocks(qb)) == as_vector(b.full_key_blocks(qb)));
+    CHECK(as_vector(v.partial_key_blocks(qb)) == as_vector(b.partial_key_blocks(qb)));
+    for (index_t kb = 0; kb < b.key_blocks(); ++kb) CHECK(v.tile(qb, kb) == b.tile(qb, kb));
+  }
+  for (index_t kb = 0; kb < b.key_blocks(); ++kb) {
+    CHECK(as_vector(v.full_query_blocks(kb)) == as_vector(b.full_query_blocks(kb)));
+    CHECK(as_vector(v.partial_query_blocks(kb)) == as_vector(b.partial_query_blocks(kb)));
+  }
 }
 
 // Compares b with brute force tile by tile and checks the lists' invariants.
@@ -79,6 +106,7 @@ void check_against_brute_force(const ism::block_mask& b, Visible&& visible) {
   CHECK(b.full_blocks() == full);
   CHECK(b.partial_blocks() == partial);
   CHECK(b.listed_blocks() == full + partial);
+  check_view(b);
 }
 
 // Breaks its contract once a document holds a tool segment: it reaches one

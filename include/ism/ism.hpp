@@ -4,6 +4,7 @@
 #include "ism/additive_mask.hpp"
 #include "ism/block_classification.hpp"
 #include "ism/block_mask.hpp"
+#include "ism/block_mask_view.hpp"
 #include "ism/block_size.hpp"
 #include "ism/chunk.hpp"
 #include "ism/composition.hpp"
