@@ -18,6 +18,7 @@
 #include "ism/block_size.hpp"
 #include "ism/chunk.hpp"
 #include "ism/composition.hpp"
+#include "ism/mask_fingerprint.hpp"
 
 namespace ism {
 inline namespace v0 {
@@ -73,6 +74,9 @@ struct block_grid {
 struct query_block_reach {
   std::vector<block_run> touched;  // ascending, disjoint, not adjacent
   block_run full{0, 0};            // inside every row's interval; empty when none
+  // The block's share of mask_fingerprint::rows, summed here because this pass
+  // holds every row's clamped interval anyway.
+  std::uint64_t rows_fingerprint = 0;
 };
 
 namespace detail {
@@ -116,12 +120,17 @@ void reach_of_query_block(const M& m, const block_grid& g, index_t qb, query_blo
   out.full = {0, 0};
   scratch.clear();
   const chunk rows = g.tile(qb, 0);
-  index_t max_lo = g.range.k0;
-  index_t min_hi = g.range.k1 - 1;
+  // Locals, not g's fields or out's: the compiler cannot tell them apart from
+  // what push_back writes, and would reload or store them every row.
+  const index_t k0 = g.range.k0, k1 = g.range.k1;
+  std::uint64_t fingerprint = 0;
+  index_t max_lo = k0;
+  index_t min_hi = k1 - 1;
   bool every_row_sees = rows.rows() == g.bq;  // a ragged query block is never full
   bool sorted = true;
   for (index_t q = rows.q0; q < rows.q1; ++q) {
-    const row_interval r = clamp(m.interval(q), g.range.k0, g.range.k1);
+    const row_interval r = clamp(m.interval(q), k0, k1);
+    fingerprint += detail::row_fingerprint(q, r);
     if (r.empty()) {
       every_row_sees = false;
       continue;
@@ -135,11 +144,12 @@ void reach_of_query_block(const M& m, const block_grid& g, index_t qb, query_blo
     std::sort(scratch.begin(), scratch.end(),
               [](const row_interval& a, const row_interval& b) { return a.lo < b.lo; });
   detail::merge_sorted(g, scratch, out.touched);
+  out.rows_fingerprint = fingerprint;
 
   if (every_row_sees && max_lo <= min_hi) {
     const index_t complete_key_blocks = g.range.cols() / g.bk;
-    out.full.first = ceil_div(max_lo - g.range.k0, g.bk);
-    out.full.end = std::min((min_hi - g.range.k0 + 1) / g.bk, complete_key_blocks);
+    out.full.first = ceil_div(max_lo - k0, g.bk);
+    out.full.end = std::min((min_hi - k0 + 1) / g.bk, complete_key_blocks);
   }
 }
 

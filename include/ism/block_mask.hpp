@@ -3,7 +3,8 @@
 // blocks that a backward pass walks, all four as flat CSR arrays; view() hands
 // them to a kernel. Built from any mask by make_block_mask; interval-backed
 // masks cost O(rows + listed blocks) and never form an N x N intermediate (see
-// block_classification.hpp).
+// block_classification.hpp). It keeps the fingerprint of the mask it was built
+// from, so that attention refuses it with any other mask.
 #pragma once
 
 #include <algorithm>
@@ -15,6 +16,8 @@
 
 #include "ism/block_classification.hpp"
 #include "ism/block_mask_view.hpp"
+#include "ism/interval_view.hpp"
+#include "ism/mask_fingerprint.hpp"
 #include "ism/paradigm.hpp"
 
 namespace ism {
@@ -79,6 +82,21 @@ class block_mask {
             partial_queries_.csr()};
   }
 
+  // The fingerprint of the mask this block mask was built from, over range().
+  const mask_fingerprint& fingerprint() const noexcept { return fingerprint_; }
+
+  // Throws block_mask_mismatch, naming `who`, unless m over range() has the
+  // fingerprint of the mask this block mask was built from (see
+  // mask_fingerprint.hpp), and shape_error for a range that does not fit m.
+  template <mask M>
+  void check_built_from(const M& m, const char* who) const {
+    check_chunk(m, grid_.range);
+    if (!fingerprint_matches(fingerprint_, m, grid_.range))
+      throw block_mask_mismatch(std::string(who) + ": the block mask of chunk " +
+                                to_string(grid_.range) +
+                                " was built from another mask than the one given");
+  }
+
   friend bool operator==(const block_mask&, const block_mask&) = default;
 
  private:
@@ -106,7 +124,8 @@ class block_mask {
   };
 
   // Lists query blocks [first, query_blocks()) of m after the ones already
-  // listed, each once, in order; then the transposed lists, all of them.
+  // listed, each once, in order, adding their rows to the fingerprint; then
+  // the transposed lists, all of them, and the sampled fingerprint.
   template <mask M>
   void build_query_blocks(const M& m, index_t first) {
     if constexpr (interval_backed_mask<M>) {
@@ -117,7 +136,9 @@ class block_mask {
         reach_of_query_block(m, grid_, qb, reach, scratch);
         for_each_listed_block(reach, [&](index_t kb, block_class cls) { list(kb, cls); });
         close_query_block();
+        fingerprint_.rows += reach.rows_fingerprint;
       }
+      fingerprint_.has_rows = true;
     } else {
       for (index_t qb = first; qb < grid_.query_blocks(); ++qb) {
         for (const block_run& run : candidate_runs(m, grid_, qb))
@@ -130,6 +151,7 @@ class block_mask {
     }
     transpose(full_keys_, key_blocks(), full_queries_);
     transpose(partial_keys_, key_blocks(), partial_queries_);
+    fingerprint_.sampled = detail::sampled_fingerprint(m, grid_.range);
   }
 
   void list(index_t kb, block_class cls) {
@@ -163,12 +185,15 @@ class block_mask {
     out.offsets[0] = 0;
   }
 
-  // Forgets query blocks [first, query_blocks()) and grows a whole-row mask to
-  // n rows and keys, so that build_query_blocks(m, first) can list them again.
-  void drop_query_blocks_from(index_t first, index_t n) {
+  // Forgets query blocks [first, query_blocks()) of a whole-row mask whose rows
+  // were `old`, and grows it to n rows and keys, so that
+  // build_query_blocks(m, first) can list them again.
+  void drop_query_blocks_from(index_t first, index_t n, const interval_view& old) {
     block_grid grown = grid_;
     grown.range = whole(n);
     check_block_count(grown);  // before anything changes
+    const chunk& c = grid_.range;
+    fingerprint_.rows -= detail::rows_fingerprint(old, c.q0 + first * grid_.bq, c.q1, c.k0, c.k1);
     full_keys_.truncate(first);
     partial_keys_.truncate(first);
     grid_ = grown;
@@ -187,6 +212,7 @@ class block_mask {
   lists partial_keys_;     // (QB,) lists of key blocks
   lists full_queries_;     // (KB,) lists of query blocks
   lists partial_queries_;  // (KB,) lists of query blocks
+  mask_fingerprint fingerprint_;
 };
 
 // The block mask of chunk c of m. Interval-backed masks are classified from

@@ -21,6 +21,7 @@
 #include "ism/layout_from_tokens.hpp"
 #include "ism/layout_text.hpp"
 #include "ism/mask.hpp"
+#include "ism/mask_fingerprint.hpp"
 #include "ism/npy.hpp"
 #include "ism/paradigm.hpp"
 #include "ism/paradigms.hpp"
