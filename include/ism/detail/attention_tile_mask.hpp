@@ -18,6 +18,7 @@ struct column_range {
   index_t begin;
   index_t end;
   ISM_HOST_DEVICE constexpr bool empty() const noexcept { return begin >= end; }
+  friend constexpr bool operator==(const column_range&, const column_range&) = default;
 };
 
 // The tile columns that query q sees; a row's visible keys are one interval, so
