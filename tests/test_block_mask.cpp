@@ -1,11 +1,13 @@
 // Block masks: every tile's class against brute force over all its pairs, for the
 // four paradigms on random layouts, chunks, ragged tails, block sizes, custom
-// interval masks that are not monotone, and predicate masks; the transposed lists;
-// incremental appends against fresh builds; errors.
+// interval masks that are not monotone, and predicate masks; the transposed lists
+// and the view's lookups; incremental appends against fresh builds; the
+// fingerprint that tells the mask a block mask was built from; errors.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <ism/block_mask.hpp>
+#include <ism/block_mask_view.hpp>
 #include <ism/composition.hpp>
 #include <ism/incremental_block_mask.hpp>
 #include <ism/layout_text.hpp>
@@ -13,6 +15,7 @@
 #include <ism/segment_function.hpp>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "error_messages.hpp"
@@ -41,6 +44,31 @@ block_class brute_force_class(Visible&& visible, const ism::chunk& c, index_t q0
 
 std::string show(block_class c) {
   return c == block_class::full ? "full" : c == block_class::partial ? "partial" : "empty";
+}
+
+static_assert(std::is_trivially_copyable_v<ism::block_mask_view>);
+
+std::vector<index_t> as_vector(std::span<const ism::block_index> list) {
+  return {list.begin(), list.end()};
+}
+std::vector<index_t> as_vector(ism::block_list list) {
+  return {list.begin(), list.end()};
+}
+
+// The view's lookups give what the block mask's own accessors give.
+void check_view(const ism::block_mask& b) {
+  const ism::block_mask_view v = b.view();
+  REQUIRE(v.query_blocks() == b.query_blocks());
+  REQUIRE(v.key_blocks() == b.key_blocks());
+  for (index_t qb = 0; qb < b.query_blocks(); ++qb) {
+    CHECK(as_vector(v.full_key_blocks(qb)) == as_vector(b.full_key_blocks(qb)));
+    CHECK(as_vector(v.partial_key_blocks(qb)) == as_vector(b.partial_key_blocks(qb)));
+    for (index_t kb = 0; kb < b.key_blocks(); ++kb) CHECK(v.tile(qb, kb) == b.tile(qb, kb));
+  }
+  for (index_t kb = 0; kb < b.key_blocks(); ++kb) {
+    CHECK(as_vector(v.full_query_blocks(kb)) == as_vector(b.full_query_blocks(kb)));
+    CHECK(as_vector(v.partial_query_blocks(kb)) == as_vector(b.partial_query_blocks(kb)));
+  }
 }
 
 // Compares b with brute force tile by tile and checks the lists' invariants.
@@ -79,6 +107,7 @@ void check_against_brute_force(const ism::block_mask& b, Visible&& visible) {
   CHECK(b.full_blocks() == full);
   CHECK(b.partial_blocks() == partial);
   CHECK(b.listed_blocks() == full + partial);
+  check_view(b);
 }
 
 // Breaks its contract once a document holds a tool segment: it reaches one
@@ -89,6 +118,25 @@ struct breaks_on_tool {
     return {t.document.begin, t.segment.kind == ism::role::tool ? t.document.end : t.position};
   }
 };
+
+static_assert(ism::ceil_div(0, 4) == 0 && ism::ceil_div(8, 4) == 2 && ism::ceil_div(9, 4) == 3);
+static_assert(ism::ceil_div(ism::max_index, ism::max_index) == 1);
+
+// Rows [0, n) with random intervals of keys [0, n), each empty with chance `empty`.
+struct random_rows {
+  std::vector<index_t> lo, hi;
+};
+random_rows random_intervals(std::mt19937_64& rng, index_t n, double empty) {
+  random_rows rows{std::vector<index_t>(static_cast<std::size_t>(n)),
+                   std::vector<index_t>(static_cast<std::size_t>(n))};
+  for (index_t q = 0; q < n; ++q) {
+    rows.lo[q] = random_layouts::uniform(rng, 0, n - 1);
+    rows.hi[q] = random_layouts::chance(rng, empty)
+                     ? rows.lo[q] - 1
+                     : random_layouts::uniform(rng, rows.lo[q], n - 1);
+  }
+  return rows;
+}
 
 ism::block_size random_block_size(std::mt19937_64& rng) {
   return {random_layouts::uniform(rng, 1, 9), random_layouts::uniform(rng, 1, 9)};
@@ -151,12 +199,9 @@ TEST_CASE("interval masks that are not monotone classify exactly") {
   for (std::uint64_t seed = 0; seed < 300; ++seed) {
     std::mt19937_64 rng(seed);
     const index_t n = random_layouts::uniform(rng, 1, 40);
-    std::vector<index_t> lo(static_cast<std::size_t>(n)), hi(lo.size());
-    for (index_t q = 0; q < n; ++q) {
-      lo[q] = random_layouts::uniform(rng, 0, n - 1);
-      hi[q] = random_layouts::chance(rng, 0.15) ? lo[q] - 1
-                                                : random_layouts::uniform(rng, lo[q], n - 1);
-    }
+    const random_rows rows = random_intervals(rng, n, 0.15);
+    const std::vector<index_t>& lo = rows.lo;
+    const std::vector<index_t>& hi = rows.hi;
     const ism::interval_mask m(lo, hi);
     CAPTURE(seed);
     const auto visible = [&](index_t q, index_t k) { return lo[q] <= k && k <= hi[q]; };
@@ -207,9 +252,9 @@ TEST_CASE("the candidate tiles of a composition are those its interval parts rea
   const ism::block_grid grid(ism::whole(16), ism::block_size{4, 4});
   const auto always = [](index_t, index_t) { return true; };
   using runs = std::vector<ism::block_run>;
-  CHECK(ism::candidate_runs(ism::and_masks(m, always), grid, 3) == runs{{2, 3}});
-  CHECK(ism::candidate_runs(ism::predicate_mask{always}, grid, 3) == runs{{0, 3}});
-  CHECK(ism::candidate_runs(ism::or_masks(m, m), grid, 1) == runs{{0, 1}});
+  CHECK(ism::candidate_runs(ism::and_masks(m, always), grid, 3) == runs{{2, 4}});
+  CHECK(ism::candidate_runs(ism::predicate_mask{always}, grid, 3) == runs{{0, 4}});
+  CHECK(ism::candidate_runs(ism::or_masks(m, m), grid, 1) == runs{{0, 2}});
 }
 
 TEST_CASE("appending turns updates a block mask to exactly a fresh build") {
@@ -229,7 +274,11 @@ TEST_CASE("appending turns updates a block mask to exactly a fresh build") {
             const ism::layout longer(current);
             grown.append(longer);
             const auto fresh = ism::make_interval_mask<P>(longer);
+            // Equal lists, transposed lists and fingerprint.
             REQUIRE(grown.block_mask() == ism::make_block_mask(fresh, size));
+            CHECK(grown.block_mask().fingerprint() ==
+                  ism::make_fingerprint(fresh, ism::whole(longer.size())));
+            CHECK_NOTHROW(grown.block_mask().check_built_from(fresh, "append"));
             REQUIRE(grown.sequence() == longer);
             CHECK(ism::to_interval_mask(grown.intervals(), longer.size()) == fresh);
           }
@@ -249,6 +298,98 @@ TEST_CASE("an ISM turn leaves the query blocks before it untouched") {
     CHECK(std::ranges::equal(grown.block_mask().partial_key_blocks(qb), before.partial_key_blocks(qb)));
   }
   CHECK(grown.block_mask().query_blocks() == 4);
+}
+
+TEST_CASE("a block mask refuses a mask it was not built from") {
+  const ism::layout l = ism::parse_layout("system:5,user:7,assistant:9|user:8,assistant:5");
+  const auto causal = ism::make_interval_mask<ism::causal>(l);
+  const auto bidirectional = ism::make_interval_mask<ism::bidirectional>(l);
+  const ism::block_mask blocks = ism::make_block_mask(causal, ism::block_size{4, 4});
+  CHECK_NOTHROW(blocks.check_built_from(causal, "test"));
+  CHECK_NOTHROW(blocks.check_built_from(causal.view(), "test"));
+  CHECK_THROWS_WITH_AS(blocks.check_built_from(bidirectional, "test"),
+                       "test: the block mask of chunk [0, 34) x [0, 34) was built from another "
+                       "mask than the one given",
+                       ism::block_mask_mismatch);
+  // A chunk is fingerprinted over its own rows and keys only.
+  const ism::chunk late{21, 34, 21, 34};
+  const auto late_blocks = ism::make_block_mask(causal, late, ism::block_size{4, 4});
+  CHECK_NOTHROW(late_blocks.check_built_from(causal, "test"));
+  CHECK_THROWS_AS(late_blocks.check_built_from(bidirectional, "test"), ism::block_mask_mismatch);
+  // One changed row is enough.
+  std::vector<index_t> lo(causal.lo().begin(), causal.lo().end());
+  std::vector<index_t> hi(causal.hi().begin(), causal.hi().end());
+  hi[26] -= 1;
+  CHECK_THROWS_AS(blocks.check_built_from(ism::interval_mask(lo, hi), "test"),
+                  ism::block_mask_mismatch);
+
+  SUBCASE("masks that differ only inside partial tiles") {
+    // ISM and causal list the same tiles here, so only the fingerprint tells them apart.
+    const ism::layout short_turn = ism::parse_layout("user:2,assistant:6");
+    const auto m = ism::make_interval_mask<ism::intermittent>(short_turn);
+    const auto c = ism::make_interval_mask<ism::causal>(short_turn);
+    const auto ism_blocks = ism::make_block_mask(m, ism::block_size{4, 4});
+    const auto causal_blocks = ism::make_block_mask(c, ism::block_size{4, 4});
+    for (index_t qb = 0; qb < 2; ++qb) {
+      CHECK(as_vector(ism_blocks.full_key_blocks(qb)) == as_vector(causal_blocks.full_key_blocks(qb)));
+      CHECK(as_vector(ism_blocks.partial_key_blocks(qb)) ==
+            as_vector(causal_blocks.partial_key_blocks(qb)));
+    }
+    CHECK_FALSE(ism_blocks == causal_blocks);
+    CHECK_THROWS_AS(ism_blocks.check_built_from(c, "test"), ism::block_mask_mismatch);
+  }
+
+  SUBCASE("predicate masks are checked at sampled pairs") {
+    const auto checker = [](index_t q, index_t k) { return (q * 7 + k * 3) % 5 != 0; };
+    const auto other = [](index_t q, index_t k) { return (q * 7 + k * 3) % 5 != 1; };
+    const ism::chunk c{0, 34, 0, 34};
+    const auto predicate_blocks =
+        ism::make_block_mask(ism::predicate_mask{checker}, c, ism::block_size{8, 8});
+    CHECK_NOTHROW(predicate_blocks.check_built_from(ism::predicate_mask{checker}, "test"));
+    CHECK_THROWS_AS(predicate_blocks.check_built_from(ism::predicate_mask{other}, "test"),
+                    ism::block_mask_mismatch);
+    CHECK_THROWS_AS(predicate_blocks.check_built_from(causal, "test"), ism::block_mask_mismatch);
+  }
+
+  SUBCASE("an interval mask and a predicate of the same pairs agree") {
+    const auto same_pairs = ism::predicate_mask{[&](index_t q, index_t k) { return causal.visible(q, k); }};
+    CHECK_NOTHROW(blocks.check_built_from(same_pairs, "test"));
+    CHECK_NOTHROW(ism::make_block_mask(same_pairs, ism::whole(34), ism::block_size{4, 4})
+                      .check_built_from(causal, "test"));
+  }
+
+  SUBCASE("a mask too short for the chunk is a shape error") {
+    const auto short_mask = ism::make_interval_mask<ism::causal>(ism::parse_layout("user:4"));
+    CHECK_THROWS_AS(blocks.check_built_from(short_mask, "test"), ism::shape_error);
+  }
+}
+
+TEST_CASE("the fingerprint notices any one changed row of a random interval mask") {
+  for (std::uint64_t seed = 0; seed < 300; ++seed) {
+    std::mt19937_64 rng(seed);
+    const index_t n = random_layouts::uniform(rng, 1, 40);
+    auto [lo, hi] = random_intervals(rng, n, 0.0);
+    const ism::block_mask blocks =
+        ism::make_block_mask(ism::interval_mask(lo, hi), random_block_size(rng));
+    const index_t q = random_layouts::uniform(rng, 0, n - 1);
+    if (random_layouts::chance(rng, 0.5))
+      lo[q] = lo[q] == 0 ? 1 : lo[q] - 1;
+    else
+      hi[q] = hi[q] == n - 1 ? hi[q] - 1 : hi[q] + 1;
+    CAPTURE(seed);
+    CHECK_THROWS_AS(blocks.check_built_from(ism::interval_mask(lo, hi), "test"),
+                    ism::block_mask_mismatch);
+  }
+}
+
+TEST_CASE("the fingerprint's multiply is the same with and without __int128") {
+  std::mt19937_64 rng(0xf01d);
+  for (int i = 0; i < 1000; ++i) {
+    const std::uint64_t a = rng(), b = i < 4 ? std::uint64_t{0} - static_cast<std::uint64_t>(i) : rng();
+    CHECK(ism::detail::multiply_fold(a, b) == ism::detail::multiply_fold_portable(a, b));
+  }
+  static_assert(ism::detail::multiply_fold_portable(~std::uint64_t{0}, ~std::uint64_t{0}) ==
+                (1 ^ (~std::uint64_t{0} - 1)));
 }
 
 TEST_CASE("block mask errors name the problem") {

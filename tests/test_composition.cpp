@@ -70,8 +70,10 @@ TEST_CASE("composition: sliding_window") {
   CHECK(w.visible(5, 3));
   CHECK_FALSE(w.visible(5, 2));
   CHECK(w.visible(5, 9));  // keys ahead are left to the other operand
-  CHECK(w.interval(5) == ism::row_interval{3, ism::max_index});
-  CHECK(w.interval(1) == ism::row_interval{0, ism::max_index});
+  CHECK(w.interval(5) == ism::row_interval{3, ism::unbounded_key});
+  CHECK(w.interval(1) == ism::row_interval{0, ism::unbounded_key});
+  // The end of the same range, written half-open, still fits index_t.
+  static_assert(ism::unbounded_key + 1 == ism::max_index);
   CHECK(ism::sliding_window(1).visible(4, 4));
   CHECK_FALSE(ism::sliding_window(1).visible(4, 3));
   CHECK_THROWS_AS(ism::sliding_window(0), ism::argument_error);

@@ -44,6 +44,24 @@ static_assert(ism::interval_backed_mask<probe_mask> && ism::sized_mask<probe_mas
 
 }  // namespace
 
+TEST_CASE("row_interval: clamp keeps the keys of a half-open range") {
+  using ism::row_interval;
+  static_assert(ism::clamp({3, 7}, 0, 10) == row_interval{3, 7});
+  static_assert(ism::clamp({3, 7}, 5, 6) == row_interval{5, 5});
+  static_assert(ism::clamp({-4, 2}, 0, 10) == row_interval{0, 2});
+  // No keys in common, and a row that was already empty: the canonical empty row.
+  static_assert(ism::clamp({3, 7}, 8, 10) == row_interval{10, 9});
+  static_assert(ism::clamp({0, 2}, 3, 10) == row_interval{10, 9});
+  static_assert(ism::clamp({6, 5}, 0, 10) == row_interval{10, 9});
+  static_assert(ism::clamp({3, 7}, 4, 4) == row_interval{4, 3});
+  static_assert(ism::clamp({0, 0}, 0, 0) == row_interval{0, -1});
+  // Upper ends at the largest keys do not overflow.
+  static_assert(ism::clamp({2, ism::unbounded_key}, 0, 10) == row_interval{2, 9});
+  static_assert(ism::clamp({2, ism::max_index}, 0, ism::max_index) ==
+                row_interval{2, ism::max_index - 1});
+  static_assert(ism::clamp({ism::max_index, ism::max_index}, 0, ism::max_index).empty());
+}
+
 TEST_CASE("interval_mask: a hand-written mask") {
   // Row 1 is empty (lo > hi), however its bounds are spelled.
   const ism::interval_mask m({0, 7, 1, 0}, {1, -5, 3, 3});

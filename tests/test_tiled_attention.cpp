@@ -647,3 +647,21 @@ TEST_CASE("tiled_attention: shape and argument errors") {
                          doctest::Contains("leaves the mask's 6 positions"), ism::shape_error);
   }
 }
+
+TEST_CASE("tiled_attention: a block mask built from another mask is refused") {
+  // A causal block mask lists no tile above the diagonal, so with a
+  // bidirectional mask it would silently drop the later keys of every row.
+  const ism::layout l = ism::parse_layout("user:8,assistant:8");
+  const ism::interval_mask causal = ism::make_interval_mask<ism::causal>(l);
+  const ism::interval_mask bidirectional = ism::make_interval_mask<ism::bidirectional>(l);
+  const ism::block_mask blocks = ism::make_block_mask(causal, ism::block_size{4, 4});
+  const std::vector<float> q(16 * 2 * 4, 0.5f), kv(16 * 1 * 4, 0.25f);
+  CHECK_NOTHROW(ism::tiled_attention(blocks, causal, tensor(q, 16, 2, 4), tensor(kv, 16, 1, 4),
+                                     tensor(kv, 16, 1, 4)));
+  CHECK_THROWS_WITH_AS(
+      ism::tiled_attention(blocks, bidirectional, tensor(q, 16, 2, 4), tensor(kv, 16, 1, 4),
+                           tensor(kv, 16, 1, 4)),
+      "tiled_attention: the block mask of chunk [0, 16) x [0, 16) was built from another mask "
+      "than the one given",
+      ism::block_mask_mismatch);
+}

@@ -3,11 +3,11 @@
 // bfloat16 for engines that add the bias in half precision.
 #pragma once
 
-#include <Eigen/Core>
 #include <concepts>
 #include <limits>
 #include <span>
 
+#include "ism/detail/eigen.hpp"
 #include "ism/detail/fill_rows.hpp"
 
 namespace ism {

@@ -18,28 +18,23 @@
 #include "ism/block_size.hpp"
 #include "ism/chunk.hpp"
 #include "ism/composition.hpp"
+#include "ism/mask_fingerprint.hpp"
 
 namespace ism {
 inline namespace v0 {
 
 enum class block_class : std::uint8_t { empty, partial, full };
 
-// Key blocks [first, last] of a chunk, counted from the chunk's k0; empty when
-// first > last.
+// Key blocks [first, end) of a chunk, counted from the chunk's k0.
 struct block_run {
   index_t first;
-  index_t last;
-  bool empty() const noexcept { return first > last; }
+  index_t end;
+  bool empty() const noexcept { return first >= end; }
   friend bool operator==(const block_run&, const block_run&) = default;
 };
 
-// ceil(a / b) for a >= 0 and b >= 1, without forming a + b - 1, which can
-// overflow for positions or block sizes near the largest index_t.
-constexpr index_t ceil_div(index_t a, index_t b) noexcept {
-  return a == 0 ? 0 : 1 + (a - 1) / b;
-}
-
-// A chunk cut into tiles of bq x bk, counted from the chunk's (q0, k0).
+// A chunk cut into tiles of bq x bk, counted from the chunk's (q0, k0). Built
+// and checked on the host; a kernel takes it by value and asks for tiles.
 struct block_grid {
   chunk range;
   index_t bq;
@@ -54,37 +49,48 @@ struct block_grid {
       throw shape_error("chunk " + to_string(c) + " is not a pair of ranges 0 <= begin <= end");
   }
 
-  index_t query_blocks() const noexcept { return ceil_div(range.rows(), bq); }
-  index_t key_blocks() const noexcept { return ceil_div(range.cols(), bk); }
+  ISM_HOST_DEVICE constexpr index_t query_blocks() const noexcept {
+    return ceil_div(range.rows(), bq);
+  }
+  ISM_HOST_DEVICE constexpr index_t key_blocks() const noexcept {
+    return ceil_div(range.cols(), bk);
+  }
   // Tile (qb, kb) in absolute positions, cut at the chunk's end. qb * bq stays
   // below the chunk's size, so nothing here overflows.
-  chunk tile(index_t qb, index_t kb) const noexcept {
+  ISM_HOST_DEVICE constexpr chunk tile(index_t qb, index_t kb) const noexcept {
     ISM_ASSERT(0 <= qb && qb < query_blocks() && 0 <= kb && (kb < key_blocks() || kb == 0));
     const index_t q0 = range.q0 + qb * bq, k0 = range.k0 + kb * bk;
-    return {q0, q0 + std::min(bq, range.q1 - q0), k0, k0 + std::min(bk, range.k1 - k0)};
+    const index_t rows = range.q1 - q0 < bq ? range.q1 - q0 : bq;
+    const index_t cols = range.k1 - k0 < bk ? range.k1 - k0 : bk;
+    return {q0, q0 + rows, k0, k0 + cols};
   }
-  bool ragged(const chunk& t) const noexcept { return t.rows() < bq || t.cols() < bk; }
+  ISM_HOST_DEVICE constexpr bool ragged(const chunk& t) const noexcept {
+    return t.rows() < bq || t.cols() < bk;
+  }
   friend bool operator==(const block_grid&, const block_grid&) = default;
 };
 
 // What the rows of one query block reach, in key blocks of the grid.
 struct query_block_reach {
   std::vector<block_run> touched;  // ascending, disjoint, not adjacent
-  block_run full{0, -1};           // inside every row's interval; empty when none
+  block_run full{0, 0};            // inside every row's interval; empty when none
+  // The block's share of mask_fingerprint::rows, summed here because this pass
+  // holds every row's clamped interval anyway.
+  std::uint64_t rows_fingerprint = 0;
 };
 
 namespace detail {
 
-// Appends token run [lo, hi] to `runs` as key blocks, merging with the last run
-// when they share or abut a block. Runs arrive sorted by lo.
+// Appends the key blocks of token run [lo, hi] to `runs`, merging with the last
+// run when they share or abut a block. Runs arrive sorted by lo.
 inline void add_token_run(const block_grid& g, index_t lo, index_t hi,
                           std::vector<block_run>& runs) {
   const index_t first = (lo - g.range.k0) / g.bk;
-  const index_t last = (hi - g.range.k0) / g.bk;
-  if (!runs.empty() && first <= runs.back().last + 1)
-    runs.back().last = std::max(runs.back().last, last);
+  const index_t end = (hi - g.range.k0) / g.bk + 1;
+  if (!runs.empty() && first <= runs.back().end)
+    runs.back().end = std::max(runs.back().end, end);
   else
-    runs.push_back({first, last});
+    runs.push_back({first, end});
 }
 
 // Merges sorted token intervals into key-block runs. Division happens once per
@@ -111,36 +117,39 @@ template <interval_backed_mask M>
 void reach_of_query_block(const M& m, const block_grid& g, index_t qb, query_block_reach& out,
                           std::vector<row_interval>& scratch) {
   out.touched.clear();
-  out.full = {0, -1};
+  out.full = {0, 0};
   scratch.clear();
   const chunk rows = g.tile(qb, 0);
-  const index_t k_last = g.range.k1 - 1;
-  index_t max_lo = g.range.k0;
-  index_t min_hi = k_last;
+  // Locals, not g's fields or out's: the compiler cannot tell them apart from
+  // what push_back writes, and would reload or store them every row.
+  const index_t k0 = g.range.k0, k1 = g.range.k1;
+  std::uint64_t fingerprint = 0;
+  index_t max_lo = k0;
+  index_t min_hi = k1 - 1;
   bool every_row_sees = rows.rows() == g.bq;  // a ragged query block is never full
   bool sorted = true;
   for (index_t q = rows.q0; q < rows.q1; ++q) {
-    const row_interval r = m.interval(q);
-    const index_t lo = std::max(r.lo, g.range.k0);
-    const index_t hi = std::min(r.hi, k_last);
-    if (lo > hi) {
+    const row_interval r = clamp(m.interval(q), k0, k1);
+    fingerprint += detail::row_fingerprint(q, r);
+    if (r.empty()) {
       every_row_sees = false;
       continue;
     }
-    max_lo = std::max(max_lo, lo);
-    min_hi = std::min(min_hi, hi);
-    if (!scratch.empty() && lo < scratch.back().lo) sorted = false;
-    scratch.push_back({lo, hi});
+    max_lo = std::max(max_lo, r.lo);
+    min_hi = std::min(min_hi, r.hi);
+    if (!scratch.empty() && r.lo < scratch.back().lo) sorted = false;
+    scratch.push_back(r);
   }
   if (!sorted)
     std::sort(scratch.begin(), scratch.end(),
               [](const row_interval& a, const row_interval& b) { return a.lo < b.lo; });
   detail::merge_sorted(g, scratch, out.touched);
+  out.rows_fingerprint = fingerprint;
 
   if (every_row_sees && max_lo <= min_hi) {
     const index_t complete_key_blocks = g.range.cols() / g.bk;
-    out.full.first = ceil_div(max_lo - g.range.k0, g.bk);
-    out.full.last = std::min((min_hi - g.range.k0 + 1) / g.bk, complete_key_blocks) - 1;
+    out.full.first = ceil_div(max_lo - k0, g.bk);
+    out.full.end = std::min((min_hi - k0 + 1) / g.bk, complete_key_blocks);
   }
 }
 
@@ -149,8 +158,8 @@ template <class Emit>
 void for_each_listed_block(const query_block_reach& reach, Emit&& emit) {
   const block_run full = reach.full;
   for (const block_run& run : reach.touched) {
-    for (index_t kb = run.first; kb <= run.last; ++kb)
-      emit(kb, full.first <= kb && kb <= full.last ? block_class::full : block_class::partial);
+    for (index_t kb = run.first; kb < run.end; ++kb)
+      emit(kb, full.first <= kb && kb < full.end ? block_class::full : block_class::partial);
   }
 }
 
@@ -188,9 +197,9 @@ inline std::vector<block_run> intersect_runs(const std::vector<block_run>& a,
                                              const std::vector<block_run>& b) {
   std::vector<block_run> out;
   for (std::size_t i = 0, j = 0; i < a.size() && j < b.size();) {
-    const block_run r{std::max(a[i].first, b[j].first), std::min(a[i].last, b[j].last)};
+    const block_run r{std::max(a[i].first, b[j].first), std::min(a[i].end, b[j].end)};
     if (!r.empty()) out.push_back(r);
-    (a[i].last < b[j].last ? i : j)++;
+    (a[i].end < b[j].end ? i : j)++;
   }
   return out;
 }
@@ -203,8 +212,8 @@ inline std::vector<block_run> unite_runs(const std::vector<block_run>& a,
             [](const block_run& x, const block_run& y) { return x.first < y.first; });
   std::vector<block_run> out;
   for (const block_run& r : all) {
-    if (!out.empty() && r.first <= out.back().last + 1)
-      out.back().last = std::max(out.back().last, r.last);
+    if (!out.empty() && r.first <= out.back().end)
+      out.back().end = std::max(out.back().end, r.end);
     else
       out.push_back(r);
   }
@@ -229,7 +238,7 @@ std::vector<block_run> candidate_runs(const M& m, const block_grid& g, index_t q
     return detail::unite_runs(candidate_runs(m.a, g, qb), candidate_runs(m.b, g, qb));
   } else {
     if (g.key_blocks() == 0) return {};
-    return {{0, g.key_blocks() - 1}};
+    return {{0, g.key_blocks()}};
   }
 }
 

@@ -1,8 +1,10 @@
 // The block-sparse mask: for each query block, the ascending lists of its full
-// and partial key blocks (CSR), and for each key block the transposed lists of
-// query blocks that a backward pass walks. Built from any mask by
-// make_block_mask; interval-backed masks cost O(rows + listed blocks) and never
-// form an N x N intermediate (see block_classification.hpp).
+// and partial key blocks, and for each key block the transposed lists of query
+// blocks that a backward pass walks, all four as flat CSR arrays; view() hands
+// them to a kernel. Built from any mask by make_block_mask; interval-backed
+// masks cost O(rows + listed blocks) and never form an N x N intermediate (see
+// block_classification.hpp). It keeps the fingerprint of the mask it was built
+// from, so that attention refuses it with any other mask.
 #pragma once
 
 #include <algorithm>
@@ -13,6 +15,9 @@
 #include <vector>
 
 #include "ism/block_classification.hpp"
+#include "ism/block_mask_view.hpp"
+#include "ism/interval_view.hpp"
+#include "ism/mask_fingerprint.hpp"
 #include "ism/paradigm.hpp"
 
 namespace ism {
@@ -21,15 +26,13 @@ inline namespace v0 {
 class block_mask {
  public:
   // Block indices are stored as int32, the engines' index type (FORMATS.md).
-  using block_index = std::int32_t;
+  using block_index = ism::block_index;
 
   // The block mask of chunk c of m; see make_block_mask.
   template <mask M, block_shape S>
   block_mask(const M& m, const chunk& c, const S& size) : grid_(c, size) {
     check_chunk(m, c);
     check_block_count(grid_);
-    full_queries_.resize(static_cast<std::size_t>(grid_.key_blocks()));
-    partial_queries_.resize(static_cast<std::size_t>(grid_.key_blocks()));
     build_query_blocks(m, 0);
   }
 
@@ -43,19 +46,17 @@ class block_mask {
 
   // Key blocks of query block qb, ascending.
   std::span<const block_index> full_key_blocks(index_t qb) const noexcept {
-    return row_list(full_offsets_, full_keys_, qb);
+    return full_keys_.list(qb);
   }
   std::span<const block_index> partial_key_blocks(index_t qb) const noexcept {
-    return row_list(partial_offsets_, partial_keys_, qb);
+    return partial_keys_.list(qb);
   }
   // Query blocks of key block kb, ascending: the transposed lists.
   std::span<const block_index> full_query_blocks(index_t kb) const noexcept {
-    ISM_ASSERT(0 <= kb && kb < key_blocks());
-    return full_queries_[static_cast<std::size_t>(kb)];
+    return full_queries_.list(kb);
   }
   std::span<const block_index> partial_query_blocks(index_t kb) const noexcept {
-    ISM_ASSERT(0 <= kb && kb < key_blocks());
-    return partial_queries_[static_cast<std::size_t>(kb)];
+    return partial_queries_.list(kb);
   }
 
   // In O(log listed blocks of qb).
@@ -68,9 +69,33 @@ class block_mask {
     return listed(partial_key_blocks(qb)) ? block_class::partial : block_class::empty;
   }
 
-  index_t full_blocks() const noexcept { return static_cast<index_t>(full_keys_.size()); }
-  index_t partial_blocks() const noexcept { return static_cast<index_t>(partial_keys_.size()); }
+  index_t full_blocks() const noexcept { return static_cast<index_t>(full_keys_.indices.size()); }
+  index_t partial_blocks() const noexcept {
+    return static_cast<index_t>(partial_keys_.indices.size());
+  }
   index_t listed_blocks() const noexcept { return full_blocks() + partial_blocks(); }
+
+  // The lists as a kernel takes them; valid while this block mask lives and
+  // is not changed.
+  block_mask_view view() const noexcept {
+    return {grid_, full_keys_.csr(), partial_keys_.csr(), full_queries_.csr(),
+            partial_queries_.csr()};
+  }
+
+  // The fingerprint of the mask this block mask was built from, over range().
+  const mask_fingerprint& fingerprint() const noexcept { return fingerprint_; }
+
+  // Throws block_mask_mismatch, naming `who`, unless m over range() has the
+  // fingerprint of the mask this block mask was built from (see
+  // mask_fingerprint.hpp), and shape_error for a range that does not fit m.
+  template <mask M>
+  void check_built_from(const M& m, const char* who) const {
+    check_chunk(m, grid_.range);
+    if (!fingerprint_matches(fingerprint_, m, grid_.range))
+      throw block_mask_mismatch(std::string(who) + ": the block mask of chunk " +
+                                to_string(grid_.range) +
+                                " was built from another mask than the one given");
+  }
 
   friend bool operator==(const block_mask&, const block_mask&) = default;
 
@@ -78,7 +103,29 @@ class block_mask {
   template <paradigm P>
   friend class incremental_block_mask;
 
-  // Appends query blocks [first, query_blocks()) of m, each once, in order.
+  // Lists in CSR form, one per query block (or key block).
+  struct lists {
+    std::vector<index_t> offsets{0};  // (lists + 1,)
+    std::vector<block_index> indices;
+
+    std::span<const block_index> list(index_t i) const noexcept {
+      const block_list l = csr()[i];
+      return {l.begin(), static_cast<std::size_t>(l.size())};
+    }
+    block_csr csr() const noexcept {
+      return {offsets.data(), indices.data(), static_cast<index_t>(offsets.size()) - 1};
+    }
+    // Keeps lists [0, n).
+    void truncate(index_t n) {
+      indices.resize(static_cast<std::size_t>(offsets[static_cast<std::size_t>(n)]));
+      offsets.resize(static_cast<std::size_t>(n + 1));
+    }
+    friend bool operator==(const lists&, const lists&) = default;
+  };
+
+  // Lists query blocks [first, query_blocks()) of m after the ones already
+  // listed, each once, in order, adding their rows to the fingerprint; then
+  // the transposed lists, all of them, and the sampled fingerprint.
   template <mask M>
   void build_query_blocks(const M& m, index_t first) {
     if constexpr (interval_backed_mask<M>) {
@@ -87,74 +134,69 @@ class block_mask {
       scratch.reserve(static_cast<std::size_t>(std::min(grid_.bq, grid_.range.rows())));
       for (index_t qb = first; qb < grid_.query_blocks(); ++qb) {
         reach_of_query_block(m, grid_, qb, reach, scratch);
-        for_each_listed_block(reach, [&](index_t kb, block_class cls) { list(qb, kb, cls); });
+        for_each_listed_block(reach, [&](index_t kb, block_class cls) { list(kb, cls); });
         close_query_block();
+        fingerprint_.rows += reach.rows_fingerprint;
       }
+      fingerprint_.has_rows = true;
     } else {
       for (index_t qb = first; qb < grid_.query_blocks(); ++qb) {
         for (const block_run& run : candidate_runs(m, grid_, qb))
-          for (index_t kb = run.first; kb <= run.last; ++kb)
+          for (index_t kb = run.first; kb < run.end; ++kb)
             if (const block_class cls = classify_tile(m, grid_, grid_.tile(qb, kb));
                 cls != block_class::empty)
-              list(qb, kb, cls);
+              list(kb, cls);
         close_query_block();
       }
     }
+    transpose(full_keys_, key_blocks(), full_queries_);
+    transpose(partial_keys_, key_blocks(), partial_queries_);
+    fingerprint_.sampled = detail::sampled_fingerprint(m, grid_.range);
   }
 
-  void list(index_t qb, index_t kb, block_class cls) {
-    const bool full = cls == block_class::full;
-    (full ? full_keys_ : partial_keys_).push_back(static_cast<block_index>(kb));
-    (full ? full_queries_ : partial_queries_)[static_cast<std::size_t>(kb)].push_back(
-        static_cast<block_index>(qb));
+  void list(index_t kb, block_class cls) {
+    (cls == block_class::full ? full_keys_ : partial_keys_)
+        .indices.push_back(static_cast<block_index>(kb));
   }
 
   void close_query_block() {
-    full_offsets_.push_back(static_cast<index_t>(full_keys_.size()));
-    partial_offsets_.push_back(static_cast<index_t>(partial_keys_.size()));
+    full_keys_.offsets.push_back(static_cast<index_t>(full_keys_.indices.size()));
+    partial_keys_.offsets.push_back(static_cast<index_t>(partial_keys_.indices.size()));
   }
 
-  // Forgets query blocks [first, query_blocks()) and grows a whole-row mask to
-  // n rows and keys, so that build_query_blocks(m, first) can list them again.
-  void drop_query_blocks_from(index_t first, index_t n) {
+  // out = the transposed lists of `keys`: for each of the key_blocks key
+  // blocks, the query blocks that list it, ascending. A counting pass sizes
+  // the lists, a second pass fills them in query block order.
+  static void transpose(const lists& keys, index_t key_blocks, lists& out) {
+    const auto query_blocks = static_cast<index_t>(keys.offsets.size()) - 1;
+    out.offsets.assign(static_cast<std::size_t>(key_blocks + 1), 0);
+    for (const block_index kb : keys.indices) ++out.offsets[static_cast<std::size_t>(kb) + 1];
+    for (index_t kb = 0; kb < key_blocks; ++kb)
+      out.offsets[static_cast<std::size_t>(kb + 1)] += out.offsets[static_cast<std::size_t>(kb)];
+    out.indices.resize(keys.indices.size());
+    // offsets[kb] serves as kb's write position, which leaves it at kb's end,
+    // the start of kb + 1: shifting by one restores the starts.
+    for (index_t qb = 0; qb < query_blocks; ++qb)
+      for (const block_index kb : keys.list(qb))
+        out.indices[static_cast<std::size_t>(out.offsets[static_cast<std::size_t>(kb)]++)] =
+            static_cast<block_index>(qb);
+    for (index_t kb = key_blocks; kb > 0; --kb)
+      out.offsets[static_cast<std::size_t>(kb)] = out.offsets[static_cast<std::size_t>(kb - 1)];
+    out.offsets[0] = 0;
+  }
+
+  // Forgets query blocks [first, query_blocks()) of a whole-row mask whose rows
+  // were `old`, and grows it to n rows and keys, so that
+  // build_query_blocks(m, first) can list them again.
+  void drop_query_blocks_from(index_t first, index_t n, const interval_view& old) {
     block_grid grown = grid_;
     grown.range = whole(n);
     check_block_count(grown);  // before anything changes
-    for (index_t qb = query_blocks_built() - 1; qb >= first; --qb) {
-      pop_transposed(full_key_blocks(qb), full_queries_, qb);
-      pop_transposed(partial_key_blocks(qb), partial_queries_, qb);
-    }
-    full_keys_.resize(static_cast<std::size_t>(full_offsets_[first]));
-    partial_keys_.resize(static_cast<std::size_t>(partial_offsets_[first]));
-    full_offsets_.resize(static_cast<std::size_t>(first + 1));
-    partial_offsets_.resize(static_cast<std::size_t>(first + 1));
+    const chunk& c = grid_.range;
+    fingerprint_.rows -= detail::rows_fingerprint(old, c.q0 + first * grid_.bq, c.q1, c.k0, c.k1);
+    full_keys_.truncate(first);
+    partial_keys_.truncate(first);
     grid_ = grown;
-    full_queries_.resize(static_cast<std::size_t>(grid_.key_blocks()));
-    partial_queries_.resize(static_cast<std::size_t>(grid_.key_blocks()));
-  }
-
-  index_t query_blocks_built() const noexcept {
-    return static_cast<index_t>(full_offsets_.size()) - 1;
-  }
-
-  static std::span<const block_index> row_list(const std::vector<index_t>& offsets,
-                                               const std::vector<block_index>& indices,
-                                               index_t qb) noexcept {
-    ISM_ASSERT(0 <= qb && qb + 1 < static_cast<index_t>(offsets.size()));
-    return std::span<const block_index>(indices).subspan(
-        static_cast<std::size_t>(offsets[qb]),
-        static_cast<std::size_t>(offsets[qb + 1] - offsets[qb]));
-  }
-
-  static void pop_transposed(std::span<const block_index> keys,
-                             std::vector<std::vector<block_index>>& transposed,
-                             [[maybe_unused]] index_t qb) {
-    // Lists are ascending and query blocks are dropped from the last one down,
-    // so qb is always at the back.
-    for (const block_index kb : keys) {
-      ISM_ASSERT(transposed[static_cast<std::size_t>(kb)].back() == qb);
-      transposed[static_cast<std::size_t>(kb)].pop_back();
-    }
   }
 
   static void check_block_count(const block_grid& g) {
@@ -166,12 +208,11 @@ class block_mask {
   }
 
   block_grid grid_;
-  std::vector<index_t> full_offsets_{0};     // (QB + 1,)
-  std::vector<index_t> partial_offsets_{0};  // (QB + 1,)
-  std::vector<block_index> full_keys_;
-  std::vector<block_index> partial_keys_;
-  std::vector<std::vector<block_index>> full_queries_;     // (KB,) lists
-  std::vector<std::vector<block_index>> partial_queries_;  // (KB,) lists
+  lists full_keys_;        // (QB,) lists of key blocks
+  lists partial_keys_;     // (QB,) lists of key blocks
+  lists full_queries_;     // (KB,) lists of query blocks
+  lists partial_queries_;  // (KB,) lists of query blocks
+  mask_fingerprint fingerprint_;
 };
 
 // The block mask of chunk c of m. Interval-backed masks are classified from

@@ -1,5 +1,5 @@
 // A chunk: queries [q0, q1) against keys [k0, k1), in absolute positions
-// (SPEC.md section 4). No top-left or bottom-right alignment is implied; an
+// (docs/semantics.md#chunks-and-absolute-positions). No top-left or bottom-right alignment is implied; an
 // engine's chunked prefill against a KV cache of k1 keys is {q0, q1, 0, k1}.
 #pragma once
 
@@ -17,13 +17,13 @@ struct chunk {
   index_t k0 = 0;
   index_t k1 = 0;
 
-  index_t rows() const noexcept { return q1 - q0; }
-  index_t cols() const noexcept { return k1 - k0; }
+  ISM_HOST_DEVICE constexpr index_t rows() const noexcept { return q1 - q0; }
+  ISM_HOST_DEVICE constexpr index_t cols() const noexcept { return k1 - k0; }
   friend bool operator==(const chunk&, const chunk&) = default;
 };
 
 // The whole square mask of an N-token row.
-inline chunk whole(index_t n) noexcept {
+ISM_HOST_DEVICE constexpr chunk whole(index_t n) noexcept {
   return {0, n, 0, n};
 }
 

@@ -29,7 +29,8 @@ template <class F>
 predicate_mask(F) -> predicate_mask<F>;
 
 // Keys at most `window - 1` positions behind the query; keys ahead of it are left
-// to the mask it is combined with (ISM shows a query segment its later tokens).
+// to the mask it is combined with (ISM shows a query segment its later tokens),
+// so its intervals end at unbounded_key.
 class sliding_window {
  public:
   explicit sliding_window(index_t w) : window_(w) {
@@ -38,7 +39,7 @@ class sliding_window {
   }
   ISM_HOST_DEVICE index_t window() const noexcept { return window_; }
   ISM_HOST_DEVICE row_interval interval(index_t q) const noexcept {
-    return {q - window_ + 1 < 0 ? 0 : q - window_ + 1, max_index};
+    return {q - window_ + 1 < 0 ? 0 : q - window_ + 1, unbounded_key};
   }
   ISM_HOST_DEVICE bool visible(index_t q, index_t k) const noexcept { return k > q - window_; }
 

@@ -2,9 +2,9 @@
 // of any mask, into an Eigen matrix or a caller's buffer.
 #pragma once
 
-#include <Eigen/Core>
 #include <span>
 
+#include "ism/detail/eigen.hpp"
 #include "ism/detail/fill_rows.hpp"
 
 namespace ism {

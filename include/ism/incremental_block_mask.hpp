@@ -4,8 +4,10 @@
 // keeps its lists untouched. Under ISM and causal, appending segments changes
 // no old row, so a turn costs the last document's intervals plus the tiles its
 // own rows reach (lengthening a context segment changes the rows of that
-// segment, which are rebuilt). Other engines rebuild their block mask whenever
-// the length changes.
+// segment, which are rebuilt). The transposed lists are then rebuilt from the
+// forward ones, in O(listed tiles) with no classification, and the fingerprint
+// is updated in O(rebuilt rows). Other engines rebuild their block mask
+// whenever the length changes.
 #pragma once
 
 #include <utility>
@@ -53,12 +55,12 @@ class incremental_block_mask {
     // none of the new keys, so it was partial (or empty) and still is.
     const index_t first = unchanged / blocks_.grid().bq;
 
+    blocks_.drop_query_blocks_from(first, n, intervals());  // while intervals() are the old rows
     lo_.resize(static_cast<std::size_t>(last.begin));
     hi_.resize(static_cast<std::size_t>(last.begin));
     lo_.insert(lo_.end(), lo.begin(), lo.end());
     hi_.insert(hi_.end(), hi.begin(), hi.end());
     sequence_ = longer;
-    blocks_.drop_query_blocks_from(first, n);
     blocks_.build_query_blocks(intervals(), first);
   }
 

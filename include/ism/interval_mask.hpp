@@ -82,10 +82,9 @@ interval_mask to_interval_mask(const M& m, index_t n) {
   std::vector<index_t> lo(static_cast<std::size_t>(n));
   std::vector<index_t> hi(static_cast<std::size_t>(n));
   for (index_t q = 0; q < n; ++q) {
-    const row_interval r = m.interval(q);
-    lo[q] = r.lo < 0 ? 0 : r.lo;
-    hi[q] = r.hi >= n ? n - 1 : r.hi;
-    if (lo[q] > hi[q]) lo[q] = n, hi[q] = n - 1;  // one canonical empty row
+    const row_interval r = clamp(m.interval(q), 0, n);
+    lo[q] = r.lo;
+    hi[q] = r.hi;
   }
   return interval_mask(std::move(lo), std::move(hi));
 }

@@ -11,7 +11,6 @@
 // shapes alone, so a caller can refuse an output before building it.
 #pragma once
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "ism/config.hpp"
+#include "ism/detail/eigen.hpp"
 #include "ism/errors.hpp"
 
 namespace ism {

@@ -8,7 +8,6 @@
 // docs/benchmarks.md for speed against a plain GEMM and a dense mask.
 #pragma once
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -27,6 +26,7 @@
 #include "ism/detail/attention_float_products.hpp"
 #include "ism/detail/attention_tile.hpp"
 #include "ism/detail/attention_work.hpp"
+#include "ism/detail/eigen.hpp"
 #include "ism/head_tensor.hpp"
 #include "ism/reference_attention.hpp"
 
@@ -248,7 +248,8 @@ tiled_attention_output attend(const block_mask& blocks, const M& m, const head_t
 // m: its lists decide which pairs are computed at all. Query token r is the
 // absolute position blocks.range().q0 + r, key token c is range().k0 + c; query
 // head h reads KV head h / (q.heads / k.heads). A row that sees no key gives
-// zeros and log-sum-exp -inf. Throws shape_error for inconsistent shapes or
+// zeros and log-sum-exp -inf. Throws block_mask_mismatch when `blocks` was
+// built from another mask, shape_error for inconsistent shapes or
 // tensors that do not match the block mask's chunk, argument_error for a
 // non-finite scale or input value, inputs whose logits could overflow float,
 // or fewer than one thread.
@@ -256,6 +257,7 @@ template <attention_element T, mask M>
 tiled_attention_output tiled_attention(const block_mask& blocks, const M& m, head_tensor<T> q,
                                        head_tensor<T> k, head_tensor<T> v,
                                        const attention_settings& settings = {}) {
+  blocks.check_built_from(m, "tiled_attention");
   const detail::checked_inputs checked = detail::check_attention_inputs(q, k, v, settings);
   const chunk& c = blocks.range();
   if (q.tokens != c.rows() || k.tokens != c.cols())

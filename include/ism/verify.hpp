@@ -79,8 +79,9 @@ inline verify_report verify(const layout& sequence, const any_paradigm& paradigm
   const interval_mask contract = paradigm.intervals(sequence);
   std::vector<named_array> renamed(arrays.begin(), arrays.end());
   if (renamed.size() == 1) {
+    const interval_mask* built = &contract;
     const std::vector<named_array> expected =
-        f.shapes(sequence, [&]() -> const interval_mask& { return contract; }, options);
+        f.shapes(sequence, [built]() -> const interval_mask& { return *built; }, options);
     if (expected.size() == 1) renamed.front().name = expected.front().name;
   }
   const run_mask decoded = f.decode(renamed, decode_input{sequence, contract, options});

@@ -20,11 +20,6 @@
 #include <cstring>
 
 #define ISM_ATTENTION_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
-#if defined(__clang__)
-#define ISM_ATTENTION_UNROLL _Pragma("unroll")
-#else
-#define ISM_ATTENTION_UNROLL _Pragma("GCC unroll 16")
-#endif
 
 namespace ism {
 inline namespace v0 {
@@ -61,7 +56,7 @@ ISM_ATTENTION_BF16_TARGET void bf16_product_kernel(const std::uint16_t* a, index
                                                    const std::uint16_t* b, index_t pairs,
                                                    float scale, float* c, index_t c_stride) {
   __m512 acc[Rows][2];
-  ISM_ATTENTION_UNROLL
+  ISM_UNROLL
   for (int r = 0; r < Rows; ++r) {
     if constexpr (Accumulate) {
       acc[r][0] = _mm512_loadu_ps(c + r * c_stride);
@@ -73,7 +68,7 @@ ISM_ATTENTION_BF16_TARGET void bf16_product_kernel(const std::uint16_t* a, index
   for (index_t t = 0; t < pairs; ++t) {
     const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + t * bf16_pair_row);
     const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + t * bf16_pair_row + 32);
-    ISM_ATTENTION_UNROLL
+    ISM_UNROLL
     for (int r = 0; r < Rows; ++r) {
       const __m512bh scalar = broadcast_pair(a + r * a_stride + 2 * t);
       acc[r][0] = _mm512_dpbf16_ps(acc[r][0], scalar, b0);
@@ -81,7 +76,7 @@ ISM_ATTENTION_BF16_TARGET void bf16_product_kernel(const std::uint16_t* a, index
     }
   }
   const __m512 factor = _mm512_set1_ps(scale);
-  ISM_ATTENTION_UNROLL
+  ISM_UNROLL
   for (int r = 0; r < Rows; ++r) {
     if constexpr (!Accumulate) {
       acc[r][0] = _mm512_mul_ps(acc[r][0], factor);
@@ -104,7 +99,6 @@ ISM_ATTENTION_BF16_TARGET inline void round_to_bf16(const float* x, index_t n, s
 }  // namespace v0
 }  // namespace ism
 
-#undef ISM_ATTENTION_UNROLL
 #undef ISM_ATTENTION_BF16_TARGET
 
 #else

@@ -9,13 +9,13 @@
 
 #if defined(ISM_ATTENTION_BF16_KERNELS)
 
-#include <Eigen/Core>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "ism/block_classification.hpp"
 #include "ism/detail/attention_kernels.hpp"
+#include "ism/detail/eigen.hpp"
 #include "ism/head_tensor.hpp"
 
 namespace ism {

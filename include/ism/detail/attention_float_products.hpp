@@ -4,11 +4,11 @@
 // widened to float here, so they cost what float inputs cost.
 #pragma once
 
-#include <Eigen/Core>
 #include <vector>
 
 #include "ism/block_classification.hpp"
 #include "ism/detail/attention_kernels.hpp"
+#include "ism/detail/eigen.hpp"
 #include "ism/head_tensor.hpp"
 
 namespace ism {

@@ -9,20 +9,10 @@
 // which is what lets small tiles run faster than one large Eigen product.
 #pragma once
 
-#include <Eigen/Core>
 #include <type_traits>
 
 #include "ism/config.hpp"
-
-// Full unrolling of the register loops keeps the accumulators in registers;
-// GCC does not do it by itself at -O2.
-#if defined(__clang__)
-#define ISM_ATTENTION_UNROLL _Pragma("unroll")
-#elif defined(__GNUC__)
-#define ISM_ATTENTION_UNROLL _Pragma("GCC unroll 16")
-#else
-#define ISM_ATTENTION_UNROLL
-#endif
+#include "ism/detail/eigen.hpp"
 
 namespace ism {
 inline namespace v0 {
@@ -48,28 +38,28 @@ void product_kernel(const float* a, index_t a_stride, const float* b, index_t b_
   using Eigen::internal::pmadd;
   using Eigen::internal::pset1;
   float_packet acc[Rows][kernel_packets];
-  ISM_ATTENTION_UNROLL
+  ISM_UNROLL
   for (int r = 0; r < Rows; ++r) {
-    ISM_ATTENTION_UNROLL
+    ISM_UNROLL
     for (int j = 0; j < kernel_packets; ++j)
       acc[r][j] = Accumulate ? pload<float_packet>(c + r * c_stride + j * packet_floats)
                              : pset1<float_packet>(0.0f);
   }
   for (index_t t = 0; t < depth; ++t) {
     float_packet row[kernel_packets];
-    ISM_ATTENTION_UNROLL
+    ISM_UNROLL
     for (int j = 0; j < kernel_packets; ++j)
       row[j] = pload<float_packet>(b + t * b_stride + j * packet_floats);
-    ISM_ATTENTION_UNROLL
+    ISM_UNROLL
     for (int r = 0; r < Rows; ++r) {
       const float_packet scalar = pset1<float_packet>(a[r * a_stride + t]);
-      ISM_ATTENTION_UNROLL
+      ISM_UNROLL
       for (int j = 0; j < kernel_packets; ++j) acc[r][j] = pmadd(scalar, row[j], acc[r][j]);
     }
   }
-  ISM_ATTENTION_UNROLL
+  ISM_UNROLL
   for (int r = 0; r < Rows; ++r) {
-    ISM_ATTENTION_UNROLL
+    ISM_UNROLL
     for (int j = 0; j < kernel_packets; ++j)
       Eigen::internal::pstore(c + r * c_stride + j * packet_floats, acc[r][j]);
   }
@@ -99,5 +89,3 @@ void for_each_row_group(index_t rows, F&& f) {
 }  // namespace detail
 }  // namespace v0
 }  // namespace ism
-
-#undef ISM_ATTENTION_UNROLL

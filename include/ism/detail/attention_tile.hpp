@@ -6,7 +6,6 @@
 // attention_tile_mask.hpp.
 #pragma once
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,6 +14,7 @@
 #include "ism/block_classification.hpp"
 #include "ism/chunk.hpp"
 #include "ism/detail/attention_tile_mask.hpp"
+#include "ism/detail/eigen.hpp"
 #include "ism/mask.hpp"
 
 namespace ism {

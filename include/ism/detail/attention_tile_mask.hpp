@@ -17,18 +17,17 @@ namespace detail {
 struct column_range {
   index_t begin;
   index_t end;
-  bool empty() const noexcept { return begin >= end; }
+  ISM_HOST_DEVICE constexpr bool empty() const noexcept { return begin >= end; }
+  friend constexpr bool operator==(const column_range&, const column_range&) = default;
 };
 
 // The tile columns that query q sees; a row's visible keys are one interval, so
-// they are one range of the tile.
+// they are one range of the tile. A row that sees none of them gets
+// {cols, cols}, from the canonical empty interval.
 template <interval_backed_mask M>
-column_range visible_columns(const M& m, index_t q, const chunk& tile) {
-  const row_interval r = m.interval(q);
-  const index_t lo = std::max(r.lo, tile.k0);
-  const index_t hi = std::min(r.hi, tile.k1 - 1);
-  if (lo > hi) return {0, 0};
-  return {lo - tile.k0, hi + 1 - tile.k0};
+ISM_HOST_DEVICE column_range visible_columns(const M& m, index_t q, const chunk& tile) {
+  const row_interval r = clamp(m.interval(q), tile.k0, tile.k1);
+  return {r.lo - tile.k0, r.hi + 1 - tile.k0};
 }
 
 // Writes visible(q, k) for the keys of the tile into seen (tile.cols(),) and

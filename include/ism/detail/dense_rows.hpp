@@ -4,7 +4,7 @@
 // "hidden" values back into runs.
 #pragma once
 
-#include <Eigen/Core>
+#include "ism/detail/eigen.hpp"
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

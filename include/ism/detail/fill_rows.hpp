@@ -38,13 +38,12 @@ void fill_rows(const M& m, const chunk& c, std::span<T> out, index_t row_stride,
   for (index_t q = c.q0; q < c.q1; ++q) {
     T* row = out.data() + (q - c.q0) * row_stride;  // (cols,)
     if constexpr (interval_backed_mask<M>) {
-      const row_interval r = m.interval(q);
-      const index_t begin = std::clamp(r.lo, c.k0, c.k1);
-      // min before +1: a sliding window's hi is the largest index_t.
-      const index_t end = std::max(begin, std::min(r.hi, c.k1 - 1) + 1);
-      std::fill(row, row + (begin - c.k0), hidden_value);
-      std::fill(row + (begin - c.k0), row + (end - c.k0), visible_value);
-      std::fill(row + (end - c.k0), row + c.cols(), hidden_value);
+      // An empty row clamps to {k1, k1 - 1}: every column hidden.
+      const row_interval r = clamp(m.interval(q), c.k0, c.k1);
+      const index_t begin = r.lo - c.k0, end = r.hi + 1 - c.k0;
+      std::fill(row, row + begin, hidden_value);
+      std::fill(row + begin, row + end, visible_value);
+      std::fill(row + end, row + c.cols(), hidden_value);
     } else {
       for (index_t k = c.k0; k < c.k1; ++k)
         row[k - c.k0] = m.visible(q, k) ? visible_value : hidden_value;

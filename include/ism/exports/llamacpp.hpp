@@ -13,7 +13,7 @@
 // it stream it with fill_llamacpp_rows, a block of rows at a time.
 #pragma once
 
-#include <Eigen/Core>
+#include "ism/detail/eigen.hpp"
 #include <algorithm>
 #include <concepts>
 #include <limits>
