@@ -148,8 +148,7 @@ int run_export(const arguments& args) {
                                shape_text(a.array.shape);
                  std::cout << "wrote " << path << ": " << paradigm.name() << " " << format.name
                            << " mask, " << contents << ", "
-                           << grouped(static_cast<std::int64_t>(bytes)) << " bytes
-";
+                           << grouped(static_cast<std::int64_t>(bytes)) << " bytes\n";
                });
   return exit_ok;
 }
