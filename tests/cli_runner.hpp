@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,14 @@ inline result run(const scratch& s, const std::vector<std::string>& args,
   r.out = npy_reader::read_file(out);
   r.err = npy_reader::read_file(err);
   return r;
+}
+
+// An interpreter that can import numpy: Debian's python3-numpy serves
+// /usr/bin/python3, which a python3 found first on PATH (pyenv, a venv) may not see.
+inline std::optional<std::string> numpy_python() {
+  for (const std::string python : {"/usr/bin/python3", "python3"})
+    if (std::system((python + " -c 'import numpy' > /dev/null 2>&1").c_str()) == 0) return python;
+  return std::nullopt;
 }
 
 }  // namespace cli_runner

@@ -19,6 +19,22 @@ std::string layout_error_message(F&& f) {
   return {};
 }
 
+// The message of the E that f throws; fails the test when f throws nothing or
+// something else.
+template <class E, class F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (...) {
+    FAIL("threw an exception of another type");
+    return {};
+  }
+  FAIL("threw nothing");
+  return {};
+}
+
 inline bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }

@@ -4,6 +4,7 @@
 // question by the definitions of docs/semantics.md, visiting every (q, k) pair. Slow on purpose.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <ism/layout.hpp>
@@ -90,12 +91,29 @@ inline index lo_of(std::string_view /*paradigm*/, const row& r, index q) {
   return r.tokens[static_cast<std::size_t>(q)].doc_begin;
 }
 
+// SPEC section 3, bidirectional-roles:ROLE[,ROLE...]: whether `list` (full
+// role names separated by commas) names the role `kind`.
+inline bool role_listed(std::string_view list, ism::role kind) {
+  static constexpr std::string_view names[] = {"system", "user", "tool", "assistant"};
+  const std::string_view name = names[static_cast<int>(kind)];
+  for (std::size_t at = 0; at <= list.size();) {
+    const std::size_t comma = std::min(list.find(',', at), list.size());
+    if (list.substr(at, comma - at) == name) return true;
+    at = comma + 1;
+  }
+  return false;
+}
+
+inline constexpr std::string_view roles_paradigm = "bidirectional-roles:";
+
 inline index hi_of(std::string_view paradigm, const row& r, index q) {
   const token& t = r.tokens[static_cast<std::size_t>(q)];
   if (paradigm == "causal") return q;
   if (paradigm == "bidirectional") return t.doc_end - 1;
   if (paradigm == "prefix") return q > t.trailing_begin - 1 ? q : t.trailing_begin - 1;
   if (paradigm == "ism") return is_answer_role(t.kind) ? q : t.seg_end - 1;
+  if (paradigm.starts_with(roles_paradigm))
+    return role_listed(paradigm.substr(roles_paradigm.size()), t.kind) ? t.seg_end - 1 : q;
   throw std::logic_error("oracle: unknown paradigm " + std::string(paradigm));
 }
 

@@ -294,6 +294,12 @@ void for_random_layouts(std::uint64_t base, int count, Body&& body) {
   }
 }
 
+// The paradigms the tests run by name: the four built-ins and one of the
+// data-driven family, each a name both ism::paradigm_from_name and the oracle
+// read.
+inline const std::vector<std::string> paradigm_names{"causal", "prefix", "ism", "bidirectional",
+                                                     "bidirectional-roles:tool"};
+
 // Calls f(policy, oracle_name, kind) for each built-in paradigm.
 template <class F>
 void for_each_paradigm(F&& f) {

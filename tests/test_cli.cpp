@@ -33,6 +33,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+using cli_runner::numpy_python;
 using cli_runner::quote;
 using cli_runner::result;
 using cli_runner::run;
@@ -44,14 +45,6 @@ bool contains(const std::string& text, const std::string& part) {
 
 bool python_available() {
   return std::system("python3 -c 'import json' > /dev/null 2>&1") == 0;
-}
-
-// An interpreter that can import numpy: Debian's python3-numpy serves
-// /usr/bin/python3, which a python3 found first on PATH (pyenv, a venv) may not see.
-std::optional<std::string> numpy_python() {
-  for (const std::string python : {"/usr/bin/python3", "python3"})
-    if (std::system((python + " -c 'import numpy' > /dev/null 2>&1").c_str()) == 0) return python;
-  return std::nullopt;
 }
 
 // The tests and the CLI are built with the same sanitizer flags, so this also

@@ -26,22 +26,6 @@ using ism::index_t;
 
 constexpr int random_layout_count = 150;
 
-// The message of the E that f throws; fails the test when f throws nothing or
-// something else.
-template <class E, class F>
-std::string error_message(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (...) {
-    FAIL("threw an exception of another type");
-    return {};
-  }
-  FAIL("threw nothing");
-  return {};
-}
-
 // The first pair where decoded(q, k) and the oracle disagree, as text; empty
 // when they agree on every pair of the n x n row.
 template <class Decoded>

@@ -29,16 +29,18 @@ class run_mask {
   explicit run_mask(index_t keys) : keys_(keys) {}
 
   // Adds the next row from runs in any order, overlapping or touching; empty
-  // runs are dropped. Throws argument_error for a run outside [0, keys).
+  // runs are dropped. Throws argument_error for a run outside [0, keys), and
+  // then adds nothing.
   void add_row(std::vector<key_run> runs) {
     std::sort(runs.begin(), runs.end(),
               [](const key_run& a, const key_run& b) { return a.begin < b.begin; });
-    for (const key_run& r : runs) {
-      if (r.begin >= r.end) continue;
-      if (r.begin < 0 || r.end > keys_)
+    for (const key_run& r : runs)
+      if (r.begin < r.end && (r.begin < 0 || r.end > keys_))
         throw argument_error("run_mask: row " + std::to_string(size()) + " has keys [" +
                              std::to_string(r.begin) + ", " + std::to_string(r.end) +
                              ") outside [0, " + std::to_string(keys_) + ")");
+    for (const key_run& r : runs) {
+      if (r.begin >= r.end) continue;
       if (runs_.size() > static_cast<std::size_t>(offsets_.back()) && r.begin <= runs_.back().end)
         runs_.back().end = std::max(runs_.back().end, r.end);
       else
