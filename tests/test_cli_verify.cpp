@@ -293,10 +293,14 @@ TEST_CASE("cli verify: unknown names, --causal and --help") {
       packed_tokens, 5);
   CHECK(full.differing_pairs == 7 * 6 / 2 + 6 * 5 / 2);
   CHECK(r.out == different_text(cu, "cu_seqlens", "causal", full));
-  // Without the flag, ism is a mask cu_seqlens cannot hold.
+  // Without the flag, ism is a mask cu_seqlens cannot hold; with one, the
+  // file is read as the engine would read it, and it differs from ism.
   r = verify(s, packed_row, "ism", "cu_seqlens", cu);
   CHECK(r.code == 2);
   CHECK(r.err.starts_with("ism: error: cu_seqlens cannot express this mask: row "));
+  r = verify(s, packed_row, "ism", "cu_seqlens", cu, {"--causal", "true"});
+  CHECK(r.code == 1);
+  CHECK(r.out.starts_with("different: "));
   r = verify(s, packed_row, "causal", "cu_seqlens", cu, {"--causal", "maybe"});
   CHECK(r.code == 2);
   CHECK(r.err.starts_with("ism: error: option --causal expects true or false, got 'maybe'\n"));

@@ -66,6 +66,7 @@ using mask_source = std::function<const interval_mask&()>;
 struct export_format {
   std::string name;
   std::string summary;          // one line: what the engine takes, for help text
+  std::vector<std::string> arrays;  // the arrays' names, in the order written
   std::vector<npy_dtype> dtypes;  // element types a user may choose, the default first; empty: fixed
   bool takes_block = false;
   bool takes_pad = false;

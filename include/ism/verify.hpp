@@ -78,12 +78,7 @@ inline verify_report verify(const layout& sequence, const any_paradigm& paradigm
   const export_format& f = format_from_name(format);
   const interval_mask contract = paradigm.intervals(sequence);
   std::vector<named_array> renamed(arrays.begin(), arrays.end());
-  if (renamed.size() == 1) {
-    const interval_mask* built = &contract;
-    const std::vector<named_array> expected =
-        f.shapes(sequence, [built]() -> const interval_mask& { return *built; }, options);
-    if (expected.size() == 1) renamed.front().name = expected.front().name;
-  }
+  if (renamed.size() == 1 && f.arrays.size() == 1) renamed.front().name = f.arrays.front();
   const run_mask decoded = f.decode(renamed, decode_input{sequence, contract, options});
   return compare_masks(decoded, contract, examples);
 }

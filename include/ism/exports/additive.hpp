@@ -58,6 +58,7 @@ inline run_mask decode_additive_rows(std::span<const named_array> arrays, const 
 inline export_format additive_format() {
   export_format f;
   f.name = "additive";
+  f.arrays = {"bias"};
   f.summary = ".npy float32 bias [N, N]: 0 visible, -inf hidden (--dtype float16, or bfloat16 "
               "stored as raw bits in uint16: view them as bfloat16)";
   f.dtypes = {npy_dtype::float32, npy_dtype::float16, npy_dtype::bfloat16};

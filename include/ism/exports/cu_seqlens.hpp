@@ -103,6 +103,7 @@ inline run_mask decode_cu_seqlens(std::span<const named_array> arrays, const lay
 inline export_format cu_seqlens_format() {
   export_format f;
   f.name = "cu_seqlens";
+  f.arrays = {"cu_seqlens"};
   f.summary = ".npy int32 cu_seqlens [D + 1]: document starts, then N (varlen attention; "
               "causal or full within documents only)";
   f.takes_causal = true;

@@ -57,6 +57,7 @@ inline run_mask decode_dense(std::span<const named_array> arrays, const layout& 
 inline export_format dense_format() {
   export_format f;
   f.name = "dense";
+  f.arrays = {"mask"};
   f.summary = ".npy bool mask [N, N]: true = visible (--dtype uint8: 0/1 bytes)";
   f.dtypes = {npy_dtype::boolean, npy_dtype::uint8};
   f.quadratic = true;

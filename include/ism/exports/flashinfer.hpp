@@ -159,6 +159,7 @@ inline run_mask decode_flashinfer(std::span<const named_array> arrays, const lay
 inline export_format flashinfer_format() {
   export_format f;
   f.name = "flashinfer";
+  f.arrays = {"packed_mask", "mask_indptr", "qo_indptr", "kv_indptr"};
   f.summary = ".npz FlashInfer custom mask, one request per document: uint8 packed_mask "
               "(row-major, least significant bit first), int32 mask_indptr (byte offsets), "
               "qo_indptr, kv_indptr [D + 1]";

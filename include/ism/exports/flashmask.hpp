@@ -203,6 +203,7 @@ inline run_mask decode_flashmask(std::span<const named_array> arrays, const layo
 inline export_format flashmask_format() {
   export_format f;
   f.name = "flashmask";
+  f.arrays = {"startend_row_indices"};
   f.summary = ".npy int32 startend_row_indices [N, 2]: [LTS, UTE] per key, seen by rows "
               "[UTE, LTS) (Paddle FlashMask)";
   f.shapes = [](const layout& s, const mask_source&, const export_options&) {

@@ -235,6 +235,7 @@ run_mask decode_flex(std::span<const named_array> arrays, const layout& sequence
 inline export_format flex_format() {
   export_format f;
   f.name = "flex";
+  f.arrays = {"kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices", "q_num_blocks", "q_indices", "full_q_num_blocks", "full_q_indices", "block_size", "seq_lengths"};
   f.summary = ".npz int32 FlexAttention BlockMask: kv_num_blocks [QB], kv_indices [QB, KB], "
               "full_kv_num_blocks, full_kv_indices, the transposes q_num_blocks [KB], q_indices "
               "[KB, QB], full_q_num_blocks, full_q_indices, and block_size [2], seq_lengths [2]";

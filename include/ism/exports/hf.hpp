@@ -107,6 +107,7 @@ inline run_mask decode_hf(std::span<const named_array> arrays, const layout& seq
 inline export_format hf_format() {
   export_format f;
   f.name = "hf";
+  f.arrays = {"block_sequence_ids"};
   f.summary = ".npy int64 block_sequence_ids [N]: the bidirectional block's id, -1 outside "
               "blocks (HF transformers' overlay on causal attention)";
   f.shapes = [](const layout& s, const mask_source& m, const export_options&) {

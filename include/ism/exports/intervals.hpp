@@ -68,6 +68,7 @@ inline run_mask decode_intervals(std::span<const named_array> arrays, const layo
 inline export_format intervals_format() {
   export_format f;
   f.name = "intervals";
+  f.arrays = {"lo", "hi"};
   f.summary = ".npz int64 lo [N], hi [N]: row q sees keys lo[q]..hi[q]";
   f.shapes = [](const layout& s, const mask_source&, const export_options&) {
     return intervals_shapes(s.size());

@@ -120,6 +120,7 @@ std::vector<named_array> named_arrays(const llamacpp_export<T>& x) {
 inline export_format llamacpp_format() {
   export_format f;
   f.name = "llamacpp";
+  f.arrays = {"kq_mask"};
   f.summary = ".npy float16 kq_mask [N', N]: 0 visible, -inf hidden (--dtype float32); --pad 64 "
               "pads rows to a multiple of 64 with -inf rows";
   f.dtypes = {npy_dtype::float16, npy_dtype::float32};

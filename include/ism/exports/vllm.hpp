@@ -112,6 +112,7 @@ inline run_mask decode_vllm(std::span<const named_array> arrays, const layout& s
 inline export_format vllm_format() {
   export_format f;
   f.name = "vllm";
+  f.arrays = {"ranges"};
   f.summary = ".npy int32 ranges [D, R, 2]: inclusive bidirectional ranges per document, "
               "relative to its start, padded with -1";
   f.shapes = [](const layout& s, const mask_source& m, const export_options&) {
