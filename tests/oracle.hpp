@@ -91,7 +91,7 @@ inline index lo_of(std::string_view /*paradigm*/, const row& r, index q) {
   return r.tokens[static_cast<std::size_t>(q)].doc_begin;
 }
 
-// SPEC section 3, bidirectional-roles:ROLE[,ROLE...]: whether `list` (full
+// docs/semantics.md#paradigms-and-the-segment-function, bidirectional-roles:ROLE[,ROLE...]: whether `list` (full
 // role names separated by commas) names the role `kind`.
 inline bool role_listed(std::string_view list, ism::role kind) {
   static constexpr std::string_view names[] = {"system", "user", "tool", "assistant"};

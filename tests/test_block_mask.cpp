@@ -28,7 +28,7 @@ using ism::block_class;
 using ism::index_t;
 
 // The class of tile [t.q0, t.q1) x [t.k0, t.k1) by visiting every pair of a full
-// bq x bk tile: positions outside the chunk count as hidden (FORMATS.md).
+// bq x bk tile: positions outside the chunk count as hidden (docs/semantics.md#block-classification).
 template <class Visible>
 block_class brute_force_class(Visible&& visible, const ism::chunk& c, index_t q0, index_t k0,
                               index_t bq, index_t bk) {

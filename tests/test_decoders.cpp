@@ -1,5 +1,5 @@
 // The decoders of include/ism/exports/ and ism::verify. Every format's export,
-// read back by the format's own decoder, equals the SPEC.md oracle pair by
+// read back by the format's own decoder, equals the docs/semantics.md oracle pair by
 // pair on seeded random layouts under every paradigm, and a format refuses
 // exactly the masks it cannot hold (decided by brute force from
 // docs/formats.md); compare_masks agrees with brute force; every malformed

@@ -1,5 +1,5 @@
 // Block classification: which key blocks one query block sees, and how much of
-// each (FORMATS.md, "Block classification from intervals"). A tile is *full*
+// each (docs/semantics.md#block-classification). A tile is *full*
 // when every pair in it is visible, *partial* when some are, *empty* otherwise;
 // positions past the chunk's end count as hidden, so a ragged tile is never full.
 //

@@ -25,7 +25,7 @@ inline namespace v0 {
 
 class block_mask {
  public:
-  // Block indices are stored as int32, the engines' index type (FORMATS.md).
+  // Block indices are stored as int32, the engines' index type (docs/formats.md).
   using block_index = ism::block_index;
 
   // The block mask of chunk c of m; see make_block_mask.

@@ -12,7 +12,7 @@
 namespace ism {
 inline namespace v0 {
 
-// Block indices are int32, the engines' index type (FORMATS.md).
+// Block indices are int32, the engines' index type (docs/formats.md).
 using block_index = std::int32_t;
 
 // One ascending list of block indices.

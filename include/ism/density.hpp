@@ -1,5 +1,5 @@
-// Density: the fraction of (q, k) pairs a mask lets through, over the whole row
-// and per document (SPEC.md section 5). It is the share of attention work a
+// Density: the fraction of (q, k) pairs a mask lets through, over the whole
+// sequence and per document (docs/semantics.md#density). It is the share of attention work a
 // mask-aware kernel cannot skip.
 #pragma once
 

@@ -1,4 +1,5 @@
-// Which positions may carry a next-token loss (SPEC.md section 5). Position q
+// Which positions may carry a next-token loss
+// (docs/semantics.md#label-positions-and-leakage). Position q
 // predicts token q + 1; it is trainable when that target is an assistant token of
 // the same document that q cannot see. A position that sees its own target leaks
 // the answer into the loss.

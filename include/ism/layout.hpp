@@ -1,5 +1,5 @@
 // A layout: one packed row of documents, each an ordered list of segments with a
-// role and a length (SPEC.md section 2). Tokens are numbered 0..size()-1 over the
+// role and a length (docs/semantics.md#layouts). Tokens are numbered 0..size()-1 over the
 // whole row. A layout is immutable and always valid once constructed.
 #pragma once
 
@@ -49,7 +49,7 @@ struct document_span {
 
 class layout {
  public:
-  // Exports store positions as int32 (FORMATS.md), so a row stays below 2^31 tokens.
+  // Exports store positions as int32 (docs/formats.md), so a row stays below 2^31 tokens.
   static constexpr index_t max_tokens = std::numeric_limits<std::int32_t>::max();
 
   // Throws layout_error naming the document and segment (0-based) at fault.

@@ -1,4 +1,4 @@
-// The text form of a layout (SPEC.md section 2), both directions:
+// The text form of a layout (docs/semantics.md#layouts), both directions:
 //   system:6,user:5,assistant:7 | user:4,assistant:2
 #pragma once
 

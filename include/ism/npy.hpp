@@ -1,5 +1,5 @@
 // NumPy array files: `.npy` (one array) and `.npz` (several named arrays in a
-// stored, uncompressed ZIP archive), the container of every export in FORMATS.md.
+// stored, uncompressed ZIP archive), the container of every export in docs/formats.md.
 //
 // Files are format version 1.0, little-endian, C order, with the header padded so
 // the data starts at a multiple of 64 bytes, as numpy.save writes them. NumPy has

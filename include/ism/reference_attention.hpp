@@ -1,4 +1,4 @@
-// The exact reference attention (SPEC.md section 6): O = softmax(scale Q K^T + M) V
+// The exact reference attention (docs/semantics.md#numerics-of-attention): O = softmax(scale Q K^T + M) V
 // per head, accumulated in double precision. It is the oracle every faster path is
 // tested against, written for clarity rather than speed.
 #pragma once

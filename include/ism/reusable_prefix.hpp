@@ -1,4 +1,5 @@
-// How much KV cache survives when a layout grows (SPEC.md section 5): the longest
+// How much KV cache survives when a layout grows
+// (docs/semantics.md#reusable-kv-prefix): the longest
 // prefix [0, r) whose tokens keep the same interval and see nothing at or past r.
 // Under ISM and causal, appending a turn keeps everything; under prefix the cache
 // falls back to the start of the document's prefix.

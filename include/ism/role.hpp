@@ -33,7 +33,7 @@ constexpr std::string_view role_name(role r) noexcept {
   return "?";
 }
 
-// Accepts the full names and the one-letter abbreviations of SPEC.md section 2.
+// Accepts the full names and the one-letter abbreviations of docs/semantics.md#layouts.
 constexpr std::optional<role> role_from_name(std::string_view name) noexcept {
   if (name == "system" || name == "s") return role::system;
   if (name == "user" || name == "u") return role::user;

@@ -1,5 +1,5 @@
-// Block-sparse attention on the CPU: O = softmax(scale Q K^T + M) V (SPEC.md
-// section 6) computed tile by tile with an online softmax, accumulated in
+// Block-sparse attention on the CPU: O = softmax(scale Q K^T + M) V
+// (docs/semantics.md#numerics-of-attention) computed tile by tile with an online softmax, accumulated in
 // float. A block_mask says which tiles to visit: empty tiles are never
 // touched, full tiles do no mask work, and only partial tiles ask the mask
 // which pairs are visible (one column range per row for interval-backed

@@ -1,5 +1,5 @@
-// What it costs to train every assistant segment of a layout once (SPEC.md
-// section 5). Causal and ISM train all turns in one pass over the sequence. A
+// What it costs to train every assistant segment of a layout once
+// (docs/semantics.md#training-cost). Causal and ISM train all turns in one pass over the sequence. A
 // prefix LM sees its earlier answers bidirectionally, so each answer needs its own
 // sample: the document cut at that answer's end ("triplet expansion").
 #pragma once

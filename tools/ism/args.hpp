@@ -34,7 +34,7 @@ class usage_error : public std::runtime_error {
 struct option {
   std::string_view name;        // "--layout"
   std::string_view short_name;  // "-o", or empty
-  std::string_view value_name;  // "SPEC"; empty for a switch such as --json
+  std::string_view value_name;  // "L"; empty for a switch such as --json
   std::string_view help;
   bool required = false;
 };

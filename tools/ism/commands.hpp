@@ -17,7 +17,7 @@ command stats_command();
 command verify_command();
 command formats_command();
 
-// --layout SPEC and --paradigm P, declared once so their help reads the same
+// --layout L and --paradigm P, declared once so their help reads the same
 // everywhere.
 option layout_option();
 option paradigm_option(bool required);

@@ -4,7 +4,7 @@
 namespace ism_cli {
 
 option layout_option() {
-  return {"--layout", "", "SPEC",
+  return {"--layout", "", "L",
           "The layout: documents separated by '|', segments by ',', each ROLE:LENGTH with "
           "ROLE system, user, tool or assistant (s, u, t, a), e.g. "
           "system:6,user:5,assistant:7|user:4,assistant:2 (quote it when it has spaces).",

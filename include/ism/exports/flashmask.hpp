@@ -43,13 +43,6 @@ inline std::vector<named_array> flashmask_shapes(index_t keys) {
 
 namespace detail {
 
-// Row q's interval cut to the keys [0, n).
-template <interval_backed_mask M>
-row_interval clamped_interval(const M& m, index_t q, index_t n) {
-  const row_interval r = m.interval(q);
-  return {std::max<index_t>(r.lo, 0), std::min(r.hi, n - 1)};
-}
-
 // Calls paint(q, k) once for each key k that some row sees, with the first row
 // q holding k in its interval, rows taken in ascending (or descending) order.
 // A union-find over "next key not yet painted" skips painted keys, so the pass
@@ -67,7 +60,7 @@ void paint_first_rows(const M& m, index_t n, bool ascending, Paint&& paint) {
   };
   for (index_t i = 0; i < n; ++i) {
     const index_t q = ascending ? i : n - 1 - i;
-    const row_interval r = clamped_interval(m, q, n);
+    const row_interval r = clamp(m.interval(q), 0, n);
     if (r.empty()) continue;
     for (index_t k = unpainted_from(r.lo); k <= r.hi; k = unpainted_from(k + 1)) {
       paint(q, k);
@@ -101,7 +94,7 @@ flashmask_export export_flashmask(const M& m) requires sized_mask<M> {
   // range of rows exactly when the count fills [UTE, LTS).
   std::vector<index_t> starts(static_cast<std::size_t>(n + 1), 0);
   for (index_t q = 0; q < n; ++q) {
-    const row_interval r = detail::clamped_interval(m, q, n);
+    const row_interval r = clamp(m.interval(q), 0, n);
     if (r.empty()) continue;
     ++starts[r.lo];
     --starts[r.hi + 1];
@@ -113,7 +106,7 @@ flashmask_export export_flashmask(const M& m) requires sized_mask<M> {
     const index_t ute = lts_ute[static_cast<std::size_t>(2 * k + 1)];
     if (seen_by == lts - ute) continue;
     index_t gap = ute;
-    while (detail::clamped_interval(m, gap, n).contains(k)) ++gap;
+    while (clamp(m.interval(gap), 0, n).contains(k)) ++gap;
     throw format_error("flashmask: key " + std::to_string(k) + " is seen by rows " +
                          std::to_string(ute) + " and " + std::to_string(lts - 1) +
                          " but not by row " + std::to_string(gap) +
