@@ -855,3 +855,34 @@ TEST_CASE(
     CHECK(count > 0);
   }
 }
+
+TEST_CASE("decoders: a small file that cuts rows into many runs meets the run budget") {
+  // flashmask: every even key seen by all rows, every odd key by none, so
+  // each of the n rows holds n / 2 runs from 2 x n int32 of file.
+  const ism::index_t n = 64;
+  const ism::layout sequence = ism::parse_layout("user:64");
+  std::vector<std::int32_t> pairs;
+  for (ism::index_t k = 0; k < n; ++k) {
+    pairs.push_back(k % 2 == 0 ? static_cast<std::int32_t>(n) : 0);
+    pairs.push_back(0);
+  }
+  const std::vector<ism::named_array> arrays{
+      {"startend_row_indices", ism::make_npy_array(std::span<const std::int32_t>(pairs), {n, 2})}};
+  CHECK(ism::decode_flashmask(arrays, sequence).row(5).size() == 32);
+  CHECK(error_message<ism::format_error>([&] { ism::decode_flashmask(arrays, sequence, 100); }) ==
+        "the file's mask needs more than 100 runs of visible keys by row 3, past the memory "
+        "allowed for decoding it; a mask of the ism family needs about one a row");
+  CHECK_THROWS_AS(ism::verify(sequence, ism::paradigm_from_name("ism"), "flashmask", arrays, {}, 5,
+                              100),
+                  ism::format_error);
+}
+
+TEST_CASE("decoders: vllm ranges of a document are in order and apart") {
+  const ism::layout sequence = ism::parse_layout("user:4,assistant:2");
+  const std::vector<std::int32_t> overlapping{0, 3, 2, 4};
+  const std::vector<ism::named_array> arrays{
+      {"ranges", ism::make_npy_array(std::span<const std::int32_t>(overlapping), {1, 2, 2})}};
+  CHECK(error_message<ism::format_error>([&] { ism::decode_vllm(arrays, sequence); }) ==
+        "vllm: ranges[0, 1] starts at 2, inside or before the range before it; a document's "
+        "ranges are listed in order and apart");
+}

@@ -82,10 +82,11 @@ class any_paradigm {
     P policy;
   };
 
-  // One address per type, without RTTI.
+  // One address per type, without RTTI. Writable, so no linker folds the
+  // tags of two types into one.
   template <class P>
   static const void* type_tag() noexcept {
-    static constexpr char tag = 0;
+    static char tag;
     return &tag;
   }
 

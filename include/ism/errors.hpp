@@ -87,7 +87,10 @@ class argument_error : public detail::basic_error<std::invalid_argument> {
 };
 
 // A block mask used with a mask it was not built from: its tiles would decide
-// which pairs are computed at all, so the result would be silently wrong.
+// which pairs are computed at all, so the result would be silently wrong. Exact
+// (up to a 64-bit hash) for interval-backed masks; for a mask without
+// intervals the check samples pairs and can miss a difference
+// (mask_fingerprint.hpp).
 class block_mask_mismatch : public detail::basic_error<std::invalid_argument> {
  public:
   using basic_error::basic_error;

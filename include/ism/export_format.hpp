@@ -58,6 +58,7 @@ struct decode_input {
   const layout& sequence;
   const interval_mask& mask_mod;
   export_options options;
+  index_t max_runs = unlimited_runs;  // the decoded run_mask's budget
 };
 
 // The mask of the layout being exported, built on first request.

@@ -23,10 +23,17 @@ struct key_run {
   friend bool operator==(const key_run&, const key_run&) = default;
 };
 
+// No bound on the runs a run_mask holds.
+inline constexpr index_t unlimited_runs = max_index;
+
 class run_mask {
  public:
-  // Rows are added one at a time, top to bottom; keys are [0, keys).
-  explicit run_mask(index_t keys) : keys_(keys) {}
+  // Rows are added one at a time, top to bottom; keys are [0, keys). A
+  // decoder of untrusted arrays passes `max_runs`: a small file can describe
+  // rows cut into many runs, and past the budget add_row throws
+  // format_error rather than exhaust memory.
+  explicit run_mask(index_t keys, index_t max_runs = unlimited_runs)
+      : keys_(keys), max_runs_(max_runs) {}
 
   // Adds the next row from runs in any order, overlapping or touching; empty
   // runs are dropped. Throws argument_error for a run outside [0, keys), and
@@ -46,6 +53,11 @@ class run_mask {
       else
         runs_.push_back(r);
     }
+    if (static_cast<index_t>(runs_.size()) > max_runs_)
+      throw format_error("the file's mask needs more than " + std::to_string(max_runs_) +
+                         " runs of visible keys by row " + std::to_string(size()) +
+                         ", past the memory allowed for decoding it; a mask of the ism family "
+                         "needs about one a row");
     offsets_.push_back(static_cast<index_t>(runs_.size()));
   }
 
@@ -69,6 +81,7 @@ class run_mask {
 
  private:
   index_t keys_;
+  index_t max_runs_;
   std::vector<index_t> offsets_{0};  // (rows + 1,)
   std::vector<key_run> runs_;
 };

@@ -249,7 +249,8 @@ tiled_attention_output attend(const block_mask& blocks, const M& m, const head_t
 // absolute position blocks.range().q0 + r, key token c is range().k0 + c; query
 // head h reads KV head h / (q.heads / k.heads). A row that sees no key gives
 // zeros and log-sum-exp -inf. Throws block_mask_mismatch when `blocks` was
-// built from another mask, shape_error for inconsistent shapes or
+// built from another mask (checked by fingerprint: for a mask without
+// intervals, by sampled pairs, which can miss a difference), shape_error for inconsistent shapes or
 // tensors that do not match the block mask's chunk, argument_error for a
 // non-finite scale or input value, inputs whose logits could overflow float,
 // or fewer than one thread.

@@ -72,14 +72,17 @@ inline verify_report compare_masks(const run_mask& file, const interval_mask& co
 // read as the format's only array (a .npy saved under any name). Throws
 // unknown_format_error, format_error for malformed arrays or a mask the format
 // cannot express.
+// `max_runs` bounds what decoding may hold (see run_mask): a small hostile
+// file can describe rows cut into many runs.
 inline verify_report verify(const layout& sequence, const any_paradigm& paradigm,
                             std::string_view format, std::span<const named_array> arrays,
-                            const export_options& options = {}, std::size_t examples = 5) {
+                            const export_options& options = {}, std::size_t examples = 5,
+                            index_t max_runs = unlimited_runs) {
   const export_format& f = format_from_name(format);
   const interval_mask contract = paradigm.intervals(sequence);
   std::vector<named_array> renamed(arrays.begin(), arrays.end());
   if (renamed.size() == 1 && f.arrays.size() == 1) renamed.front().name = f.arrays.front();
-  const run_mask decoded = f.decode(renamed, decode_input{sequence, contract, options});
+  const run_mask decoded = f.decode(renamed, decode_input{sequence, contract, options, max_runs});
   return compare_masks(decoded, contract, examples);
 }
 

@@ -38,17 +38,25 @@ int run_verify(const arguments& args) {
   options.causal = causal_argument(args, format);
   const std::string& path = args.value("--file");
 
-  // The file is read whole; the decoded runs and the contract's intervals are
-  // about 40 bytes a token besides, more for a file whose rows break into
-  // many runs (bounded by its own size).
-  check_memory(interval_bytes(sequence) * 3, max_memory, "verifying this layout");
+  // Within --max-memory: the contract's intervals (16 bytes a token) and a
+  // decoder's scratch (up to 96 more); the file, which an .npz holds twice
+  // while its arrays are unpacked, so it gets half of what is left; and the
+  // decoded runs, whose budget is the rest, since a small hostile file can
+  // describe rows cut into many runs.
+  const std::uint64_t fixed = interval_bytes(sequence) * 7;
+  check_memory(fixed, max_memory, "verifying this layout");
   const std::vector<ism::named_owned_array> owned =
-      ism::read_array_file(path, max_memory - interval_bytes(sequence) * 3);
+      ism::read_array_file(path, (max_memory - fixed) / 2);
   std::vector<ism::named_array> arrays;
-  for (const ism::named_owned_array& a : owned) arrays.push_back({a.name, a.array.view()});
-
-  const ism::verify_report report =
-      ism::verify(sequence, paradigm, format.name, arrays, options, shown_differences);
+  std::uint64_t file_bytes = 0;
+  for (const ism::named_owned_array& a : owned) {
+    arrays.push_back({a.name, a.array.view()});
+    file_bytes += a.array.data.size();
+  }
+  const auto max_runs = static_cast<ism::index_t>((max_memory - fixed - file_bytes) /
+                                                  sizeof(ism::key_run));
+  const ism::verify_report report = ism::verify(sequence, paradigm, format.name, arrays, options,
+                                                shown_differences, max_runs);
   const std::string what = path + " as " + format.name + " under " + std::string(paradigm.name());
   if (report.equal()) {
     std::cout << "equal: " << what << " holds the contract's mask, all " << grouped(report.queries)

@@ -67,8 +67,9 @@ void stream_rows(std::ostream& os, npy_dtype dtype, index_t rows, index_t cols, 
 template <class T, class Visible, class Hidden>
 run_mask decode_rows(const format_arrays& file, std::string_view name, std::span<const T> items,
                      index_t rows, index_t cols, Visible&& visible, Hidden&& hidden,
-                     std::string_view expected) {
-  run_mask out(cols);
+                     std::string_view expected,
+                     index_t max_runs) {
+  run_mask out(cols, max_runs);
   for (index_t q = 0; q < rows; ++q) {
     std::vector<key_run> runs;
     for (index_t k = 0; k < cols; ++k) {

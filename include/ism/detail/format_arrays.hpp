@@ -67,7 +67,13 @@ class format_arrays {
       }
       fail(std::string(name) + " has shape " + shape_text(a.shape) + ", expected " + want + "]");
     }
-    if (a.data.size() != npy_data_bytes(a.shape, a.dtype))
+    std::uint64_t needed = 0;
+    try {
+      needed = npy_data_bytes(a.shape, a.dtype);
+    } catch (const shape_error& e) {
+      fail(std::string(name) + ": " + e.what());
+    }
+    if (a.data.size() != needed)
       fail(std::string(name) + " holds " + std::to_string(a.data.size()) +
            " bytes, not what its shape needs");
     return a.dtype;

@@ -36,7 +36,8 @@ namespace detail {
 // the same mask once added in half precision, so it is not taken as hidden.
 inline run_mask decode_additive_rows(std::span<const named_array> arrays, const layout& sequence,
                                      std::string_view format, std::string_view name,
-                                     std::initializer_list<npy_dtype> dtypes, bool padded_rows) {
+                                     std::initializer_list<npy_dtype> dtypes, bool padded_rows,
+                                     index_t max_runs) {
   const format_arrays file(format, arrays, {name});
   const index_t n = sequence.size();
   const npy_dtype dtype = file.check(name, dtypes, {padded_rows ? any_extent : n, n});
@@ -49,7 +50,8 @@ inline run_mask decode_additive_rows(std::span<const named_array> arrays, const 
     return decode_rows(
         file, name, file.values<T>(name), rows, n,
         [](T x) { return static_cast<float>(x) == 0.0f; },
-        [](T x) { return static_cast<float>(x) == -INFINITY; }, "0 (visible) or -inf (hidden)");
+        [](T x) { return static_cast<float>(x) == -INFINITY; }, "0 (visible) or -inf (hidden)",
+        max_runs);
   });
 }
 
@@ -90,7 +92,7 @@ inline export_format additive_format() {
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
     return detail::decode_additive_rows(arrays, in.sequence, "additive", "bias",
                                         {npy_dtype::float32, npy_dtype::float16, npy_dtype::bfloat16},
-                                        false);
+                                        false, in.max_runs);
   };
   return f;
 }

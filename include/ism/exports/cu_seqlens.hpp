@@ -80,7 +80,7 @@ inline std::vector<named_array> named_arrays(const cu_seqlens_export& x) {
 // dtype, or offsets that do not rise strictly from 0 to the layout's length.
 // The documents need not be the layout's: the file says where they are.
 inline run_mask decode_cu_seqlens(std::span<const named_array> arrays, const layout& sequence,
-                                  bool causal) {
+                                  bool causal, index_t max_runs = unlimited_runs) {
   const detail::format_arrays file("cu_seqlens", arrays, {"cu_seqlens"});
   file.check("cu_seqlens", {npy_dtype::int32}, {detail::any_extent});
   const std::span<const std::int32_t> bounds = file.values<std::int32_t>("cu_seqlens");
@@ -88,7 +88,7 @@ inline run_mask decode_cu_seqlens(std::span<const named_array> arrays, const lay
   if (bounds.size() < 2 || bounds.front() != 0 || bounds.back() != n)
     file.fail("cu_seqlens must run from 0 to the layout's " + std::to_string(n) +
               " tokens with at least one document");
-  run_mask out(n);
+  run_mask out(n, max_runs);
   for (std::size_t d = 0; d + 1 < bounds.size(); ++d) {
     if (bounds[d + 1] <= bounds[d])
       file.fail("cu_seqlens[" + std::to_string(d + 1) + "] = " + std::to_string(bounds[d + 1]) +
@@ -123,7 +123,7 @@ inline export_format cu_seqlens_format() {
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
     const bool causal =
         in.options.causal ? *in.options.causal : cu_seqlens_causal(in.sequence, in.mask_mod);
-    return decode_cu_seqlens(arrays, in.sequence, causal);
+    return decode_cu_seqlens(arrays, in.sequence, causal, in.max_runs);
   };
   return f;
 }

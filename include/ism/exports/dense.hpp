@@ -40,7 +40,8 @@ inline dense_export export_dense(const interval_mask& m, npy_dtype dtype = npy_d
 }
 
 // Throws format_error for a wrong dtype or shape, or a byte other than 0 or 1.
-inline run_mask decode_dense(std::span<const named_array> arrays, const layout& sequence) {
+inline run_mask decode_dense(std::span<const named_array> arrays, const layout& sequence,
+                         index_t max_runs = unlimited_runs) {
   const detail::format_arrays file("dense", arrays, {"mask"});
   const index_t n = sequence.size();
   file.check("mask", {npy_dtype::boolean, npy_dtype::uint8}, {n, n});
@@ -51,7 +52,7 @@ inline run_mask decode_dense(std::span<const named_array> arrays, const layout& 
                                a.array.data.size());
   return detail::decode_rows(
       file, "mask", bytes, n, n, [](std::uint8_t x) { return x == 1; },
-      [](std::uint8_t x) { return x == 0; }, "0 (hidden) or 1 (visible)");
+      [](std::uint8_t x) { return x == 0; }, "0 (hidden) or 1 (visible)", max_runs);
 }
 
 inline export_format dense_format() {
@@ -79,7 +80,7 @@ inline export_format dense_format() {
                               });
   };
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
-    return decode_dense(arrays, in.sequence);
+    return decode_dense(arrays, in.sequence, in.max_runs);
   };
   return f;
 }

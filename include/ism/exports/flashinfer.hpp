@@ -110,7 +110,8 @@ inline std::vector<named_array> named_arrays(const flashinfer_export& x) {
 // another request's keys. Throws format_error for a wrong dtype or shape,
 // offsets that do not rise from 0 to N, or a request whose bytes are not
 // ceil(Lq x Lk / 8) within packed_mask.
-inline run_mask decode_flashinfer(std::span<const named_array> arrays, const layout& sequence) {
+inline run_mask decode_flashinfer(std::span<const named_array> arrays, const layout& sequence,
+                         index_t max_runs = unlimited_runs) {
   const detail::format_arrays file("flashinfer", arrays,
                                    {"packed_mask", "mask_indptr", "qo_indptr", "kv_indptr"});
   file.check("packed_mask", {npy_dtype::uint8}, {detail::any_extent});
@@ -133,7 +134,7 @@ inline run_mask decode_flashinfer(std::span<const named_array> arrays, const lay
         file.fail(std::string(name) + "[" + std::to_string(r + 1) + "] is below the entry before it");
   }
   if (mask_at.front() != 0) file.fail("mask_indptr[0] must be 0");
-  run_mask out(n);
+  run_mask out(n, max_runs);
   for (index_t r = 0; r < requests; ++r) {
     const index_t rows = qo[r + 1] - qo[r], cols = kv[r + 1] - kv[r];
     const index_t bytes = (rows * cols + 7) / 8;
@@ -147,7 +148,10 @@ inline run_mask decode_flashinfer(std::span<const named_array> arrays, const lay
       std::vector<key_run> runs;
       for (index_t j = 0; j < cols; ++j) {
         const index_t bit = i * cols + j;
-        if ((bits[static_cast<std::size_t>(mask_at[r] + bit / 8)] >> (bit % 8)) & 1u)
+        if (!((bits[static_cast<std::size_t>(mask_at[r] + bit / 8)] >> (bit % 8)) & 1u)) continue;
+        if (!runs.empty() && runs.back().end == kv[r] + j)
+          ++runs.back().end;
+        else
           runs.push_back({kv[r] + j, kv[r] + j + 1});
       }
       out.add_row(std::move(runs));
@@ -176,7 +180,7 @@ inline export_format flashinfer_format() {
     return own_arrays(export_flashinfer(m, s));
   };
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
-    return decode_flashinfer(arrays, in.sequence);
+    return decode_flashinfer(arrays, in.sequence, in.max_runs);
   };
   return f;
 }

@@ -163,9 +163,11 @@ class active_keys {
 }  // namespace detail
 
 // The mask FlashMask computes: key k is seen by rows [UTE, LTS) of its
-// [LTS, UTE] pair. Throws format_error for a wrong dtype or shape, or a pair
-// outside 0 <= UTE <= LTS <= N that is not the unseen [0, 0].
-inline run_mask decode_flashmask(std::span<const named_array> arrays, const layout& sequence) {
+// [LTS, UTE] pair; a pair with LTS = UTE is a key no row sees. Throws
+// format_error for a wrong dtype or shape, or a pair outside
+// 0 <= UTE <= LTS <= N.
+inline run_mask decode_flashmask(std::span<const named_array> arrays, const layout& sequence,
+                         index_t max_runs = unlimited_runs) {
   const detail::format_arrays file("flashmask", arrays, {"startend_row_indices"});
   const index_t n = sequence.size();
   file.check("startend_row_indices", {npy_dtype::int32}, {n, 2});
@@ -184,7 +186,7 @@ inline run_mask decode_flashmask(std::span<const named_array> arrays, const layo
     leaving[static_cast<std::size_t>(lts)].push_back(k);
   }
   detail::active_keys active;
-  run_mask out(n);
+  run_mask out(n, max_runs);
   for (index_t q = 0; q < n; ++q) {
     for (const index_t k : leaving[static_cast<std::size_t>(q)]) active.remove(k);
     for (const index_t k : joining[static_cast<std::size_t>(q)]) active.add(k);
@@ -209,7 +211,7 @@ inline export_format flashmask_format() {
     return own_arrays(export_flashmask(m));
   };
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
-    return decode_flashmask(arrays, in.sequence);
+    return decode_flashmask(arrays, in.sequence, in.max_runs);
   };
   return f;
 }

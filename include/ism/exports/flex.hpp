@@ -183,7 +183,8 @@ inline std::vector<std::vector<index_t>> transposed(const std::vector<std::vecto
 // listed both full and partial, or transposed lists that are not the
 // transpose of the forward ones (the backward pass reads those).
 template <interval_backed_mask M>
-run_mask decode_flex(std::span<const named_array> arrays, const layout& sequence, const M& mask_mod) {
+run_mask decode_flex(std::span<const named_array> arrays, const layout& sequence, const M& mask_mod,
+                     index_t max_runs = unlimited_runs) {
   const detail::format_arrays file(
       "flex", arrays,
       {"kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices", "q_num_blocks",
@@ -208,7 +209,7 @@ run_mask decode_flex(std::span<const named_array> arrays, const layout& sequence
   if (detail::transposed(partial, kbs) != partial_t || detail::transposed(full, kbs) != full_t)
     file.fail("the q_* lists are not the transpose of the kv_* lists");
 
-  run_mask out(n);
+  run_mask out(n, max_runs);
   for (index_t qb = 0; qb < qbs; ++qb) {
     std::vector<key_run> whole_tiles;
     for (const index_t kb : full[static_cast<std::size_t>(qb)]) {
@@ -221,10 +222,10 @@ run_mask decode_flex(std::span<const named_array> arrays, const layout& sequence
     const chunk rows = grid.tile(qb, 0);
     for (index_t q = rows.q0; q < rows.q1; ++q) {
       std::vector<key_run> runs = whole_tiles;
-      const row_interval r = mask_mod.interval(q);
       for (const index_t kb : partial[static_cast<std::size_t>(qb)]) {
         const chunk tile = grid.tile(qb, kb);
-        runs.push_back({std::max(r.lo, tile.k0), std::min(r.hi + 1, tile.k1)});
+        const row_interval r = clamp(mask_mod.interval(q), tile.k0, tile.k1);
+        if (!r.empty()) runs.push_back({r.lo, r.hi + 1});
       }
       out.add_row(std::move(runs));
     }
@@ -260,7 +261,7 @@ inline export_format flex_format() {
     return own_arrays(export_flex(make_block_mask(m, o.block)));
   };
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
-    return decode_flex(arrays, in.sequence, in.mask_mod);
+    return decode_flex(arrays, in.sequence, in.mask_mod, in.max_runs);
   };
   return f;
 }

@@ -87,7 +87,8 @@ std::vector<std::vector<key_run>> runs_of_ids(std::span<const Id> ids, index_t i
 // The mask an engine builds from block_sequence_ids and the layout's documents.
 // Throws format_error for a wrong dtype or shape, or an id below -1 or not
 // below N (ids are numbered from 0, one per block).
-inline run_mask decode_hf(std::span<const named_array> arrays, const layout& sequence) {
+inline run_mask decode_hf(std::span<const named_array> arrays, const layout& sequence,
+                         index_t max_runs = unlimited_runs) {
   const detail::format_arrays file("hf", arrays, {"block_sequence_ids"});
   const index_t n = sequence.size();
   file.check("block_sequence_ids", {npy_dtype::int64}, {n});
@@ -97,7 +98,7 @@ inline run_mask decode_hf(std::span<const named_array> arrays, const layout& seq
       file.fail("block_sequence_ids[" + std::to_string(t) + "] is " + std::to_string(ids[t]) +
                 "; ids are -1 (causal) or block numbers from 0 to " + std::to_string(n - 1));
   const auto same_id = detail::runs_of_ids(ids, n);
-  run_mask out(n);
+  run_mask out(n, max_runs);
   for (const document_span& doc : sequence.documents())
     for (index_t q = doc.begin; q < doc.end; ++q)
       out.add_row(detail::overlay_row(q, doc, ids, same_id));
@@ -121,7 +122,7 @@ inline export_format hf_format() {
     return own_arrays(export_hf(s, m));
   };
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
-    return decode_hf(arrays, in.sequence);
+    return decode_hf(arrays, in.sequence, in.max_runs);
   };
   return f;
 }

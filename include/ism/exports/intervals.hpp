@@ -48,14 +48,15 @@ inline std::vector<named_array> named_arrays(const intervals_export& x) {
 
 // Row q sees [lo[q], hi[q]]. Throws format_error for a wrong dtype or shape,
 // or a row that sees keys outside [0, N).
-inline run_mask decode_intervals(std::span<const named_array> arrays, const layout& sequence) {
+inline run_mask decode_intervals(std::span<const named_array> arrays, const layout& sequence,
+                         index_t max_runs = unlimited_runs) {
   const detail::format_arrays file("intervals", arrays, {"lo", "hi"});
   const index_t n = sequence.size();
   file.check("lo", {npy_dtype::int64}, {n});
   file.check("hi", {npy_dtype::int64}, {n});
   const std::span<const std::int64_t> lo = file.values<std::int64_t>("lo");
   const std::span<const std::int64_t> hi = file.values<std::int64_t>("hi");
-  run_mask out(n);
+  run_mask out(n, max_runs);
   for (index_t q = 0; q < n; ++q) {
     if (lo[q] <= hi[q] && (lo[q] < 0 || hi[q] >= n))
       file.fail("row " + std::to_string(q) + " sees [" + std::to_string(lo[q]) + ", " +
@@ -80,7 +81,7 @@ inline export_format intervals_format() {
     return own_arrays(export_intervals(m));
   };
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
-    return decode_intervals(arrays, in.sequence);
+    return decode_intervals(arrays, in.sequence, in.max_runs);
   };
   return f;
 }

@@ -155,7 +155,7 @@ inline export_format llamacpp_format() {
   // them with the contract's (absent, so empty) rows checks.
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
     return detail::decode_additive_rows(arrays, in.sequence, "llamacpp", "kq_mask",
-                                        {npy_dtype::float16, npy_dtype::float32}, true);
+                                        {npy_dtype::float16, npy_dtype::float32}, true, in.max_runs);
   };
   return f;
 }

@@ -75,16 +75,18 @@ inline std::vector<named_array> named_arrays(const vllm_export& x) {
 }
 
 // The mask an engine builds from the ranges: row q of document d sees its
-// document up to itself and every range of d that holds q. Throws format_error
-// for a wrong dtype or shape, or a range that is neither [-1, -1] nor inside
-// its document with start <= end.
-inline run_mask decode_vllm(std::span<const named_array> arrays, const layout& sequence) {
+// document up to itself and the range of d that holds q. Throws format_error
+// for a wrong dtype or shape, a range that is neither [-1, -1] nor inside its
+// document with start <= end, or ranges of a document that are not in order
+// and apart (each row then meets at most one, which keeps decoding O(N + D R)).
+inline run_mask decode_vllm(std::span<const named_array> arrays, const layout& sequence,
+                         index_t max_runs = unlimited_runs) {
   const detail::format_arrays file("vllm", arrays, {"ranges"});
   const auto documents = static_cast<index_t>(sequence.documents().size());
   file.check("ranges", {npy_dtype::int32}, {documents, detail::any_extent, 2});
   const index_t per_document = file.extent("ranges", 1);
   const std::span<const std::int32_t> ranges = file.values<std::int32_t>("ranges");
-  run_mask out(sequence.size());
+  run_mask out(sequence.size(), max_runs);
   for (index_t d = 0; d < documents; ++d) {
     const document_span& doc = sequence.documents()[static_cast<std::size_t>(d)];
     std::vector<key_run> blocks;  // absolute, half-open
@@ -97,12 +99,17 @@ inline run_mask decode_vllm(std::span<const named_array> arrays, const layout& s
                   std::to_string(start) + ", " + std::to_string(end) + "]; a range is [-1, -1] "
                   "or inclusive [start, end] with 0 <= start <= end < " +
                   std::to_string(doc.length()) + ", the document's length");
+      if (!blocks.empty() && doc.begin + start < blocks.back().end)
+        file.fail("ranges[" + std::to_string(d) + ", " + std::to_string(r) + "] starts at " +
+                  std::to_string(start) + ", inside or before the range before it; a document's "
+                  "ranges are listed in order and apart");
       blocks.push_back({doc.begin + start, doc.begin + end + 1});
     }
+    auto block = blocks.begin();
     for (index_t q = doc.begin; q < doc.end; ++q) {
+      while (block != blocks.end() && block->end <= q) ++block;
       std::vector<key_run> runs{{doc.begin, q + 1}};
-      for (const key_run& b : blocks)
-        if (b.begin <= q && q < b.end) runs.push_back(b);
+      if (block != blocks.end() && block->begin <= q) runs.push_back(*block);
       out.add_row(std::move(runs));
     }
   }
@@ -126,7 +133,7 @@ inline export_format vllm_format() {
     return own_arrays(export_vllm(s, m));
   };
   f.decode = [](std::span<const named_array> arrays, const decode_input& in) {
-    return decode_vllm(arrays, in.sequence);
+    return decode_vllm(arrays, in.sequence, in.max_runs);
   };
   return f;
 }
