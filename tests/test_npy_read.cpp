@@ -43,23 +43,12 @@ std::vector<T> values_of(const ism::npy_owned_array& a) {
   return out;
 }
 
-template <class F>
-std::string io_error_message(F&& f) {
-  try {
-    f();
-  } catch (const ism::io_error& e) {
-    return e.what();
-  }
-  FAIL("expected ism::io_error");
-  return {};
-}
-
 ism::npy_owned_array read_npy_text(std::string_view file) {
   return ism::read_npy(bytes_of(file), "m.npy");
 }
 
 std::string read_npy_error(std::string_view file) {
-  return io_error_message([&] { read_npy_text(file); });
+  return error_message<ism::io_error>([&] { read_npy_text(file); });
 }
 
 // A .npy file of format version `major`.0 around the header dict text, padded
@@ -250,7 +239,7 @@ std::vector<ism::named_owned_array> read_npz_text(std::string_view archive,
 }
 
 std::string read_npz_error(std::string_view archive, std::uint64_t max_bytes = generous_limit) {
-  return io_error_message([&] { read_npz_text(archive, max_bytes); });
+  return error_message<ism::io_error>([&] { read_npz_text(archive, max_bytes); });
 }
 
 template <class T>
@@ -292,7 +281,7 @@ std::string inflate_text(std::string_view deflated, std::uint64_t size) {
 }
 
 std::string inflate_error(std::string_view deflated, std::uint64_t size) {
-  return io_error_message([&] { inflate_text(deflated, size); });
+  return error_message<ism::io_error>([&] { inflate_text(deflated, size); });
 }
 
 std::string from_hex(std::string_view hex) {
@@ -511,15 +500,15 @@ TEST_CASE("npy_read: read_array_file tells .npz by its signature and names .npy 
 
   const fs::path file = dir.path / "cu_seqlens.npy";
   const std::string too_big =
-      io_error_message([&] { ism::read_array_file(file, fs::file_size(file) - 1); });
+      error_message<ism::io_error>([&] { ism::read_array_file(file, fs::file_size(file) - 1); });
   CHECK(contains(too_big, file.string() + ": the file is " + std::to_string(fs::file_size(file)) +
                               " bytes, more than the limit of"));
-  CHECK(contains(io_error_message([&] { ism::read_array_file(dir.path / "absent.npy", 100); }),
+  CHECK(contains(error_message<ism::io_error>([&] { ism::read_array_file(dir.path / "absent.npy", 100); }),
                  "absent.npy: cannot read the file"));
-  CHECK(contains(io_error_message([&] { ism::read_array_file(dir.path, 100); }),
+  CHECK(contains(error_message<ism::io_error>([&] { ism::read_array_file(dir.path, 100); }),
                  ": not a regular file"));
   std::ofstream(dir.path / "bad.npy", std::ios::binary) << "not numpy";
-  CHECK(contains(io_error_message([&] { ism::read_array_file(dir.path / "bad.npy", 100); }),
+  CHECK(contains(error_message<ism::io_error>([&] { ism::read_array_file(dir.path / "bad.npy", 100); }),
                  "bad.npy: not a .npy file: bad magic 'not nu'"));
 }
 
@@ -1091,7 +1080,7 @@ TEST_CASE("npy_read: numpy.save files of each dtype, scalar, empty, big-endian, 
     CAPTURE(name);
     CHECK(values_of<std::int32_t>(read(name)) == std::vector<std::int32_t>{0, 1, 2, 3, 4});
   }
-  CHECK(contains(io_error_message([&] { read("c8.npy"); }),
+  CHECK(contains(error_message<ism::io_error>([&] { read("c8.npy"); }),
                  "c8.npy: '<c8' is not a dtype ism reads"));
   const ism::npy_owned_array doubles = read("f8.npy");
   CHECK(doubles.dtype == ism::npy_dtype::float64);
@@ -1182,7 +1171,7 @@ TEST_CASE("npy_read: numpy.savez, streamed archives and numpy.savez_compressed")
 
   // The decoded-size limit holds for what numpy writes, too.
   const std::uint64_t decoded = 300000 * 4;
-  CHECK(contains(io_error_message([&] { ism::read_array_file(*dir / "level9.npz", decoded); }),
+  CHECK(contains(error_message<ism::io_error>([&] { ism::read_array_file(*dir / "level9.npz", decoded); }),
                  "level9.npz member 'big.npy': the members decode to more than the limit of " +
                      std::to_string(decoded) + " bytes"));
 }

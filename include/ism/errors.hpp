@@ -10,6 +10,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ism {
 inline namespace v0 {
@@ -28,6 +29,14 @@ class error {
 };
 
 namespace detail {
+
+// "a, b or c": the names an error message offers instead of a wrong one.
+inline std::string spelled_choices(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return out;
+}
 
 // An ism error of standard category Std.
 template <class Std>

@@ -52,11 +52,9 @@ inline const std::vector<export_format>& formats() {
 
 // "dense, additive, ... or cu_seqlens"
 inline std::string format_names() {
-  std::string out;
-  const auto& all = formats();
-  for (std::size_t i = 0; i < all.size(); ++i)
-    out += (i == 0 ? "" : i + 1 == all.size() ? " or " : ", ") + all[i].name;
-  return out;
+  std::vector<std::string> names;
+  for (const export_format& f : formats()) names.push_back(f.name);
+  return detail::spelled_choices(names);
 }
 
 // Throws unknown_format_error listing the formats.

@@ -99,10 +99,7 @@ class paradigm_registry {
     std::vector<std::string> names;
     for (const any_paradigm& p : entries_) names.emplace_back(p.name());
     for (const family& f : families_) names.push_back(f.usage);
-    std::string out;
-    for (std::size_t i = 0; i < names.size(); ++i)
-      out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
-    return out;
+    return detail::spelled_choices(names);
   }
 
   mutable std::mutex lock_;

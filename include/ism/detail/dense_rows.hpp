@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <ostream>
 #include <span>
@@ -41,6 +42,13 @@ decltype(auto) with_float_type(npy_dtype dtype, F&& f) {
 
 // Rows are produced in blocks of about this many bytes.
 inline constexpr std::size_t row_block_bytes = std::size_t{8} << 20;
+
+// The memory a streamed (N, N) export holds besides the mask: one block of
+// rows (plus one byte a token of slack), or the whole square when smaller.
+inline std::uint64_t streamed_rows_bytes(index_t tokens, std::uint64_t item_bytes) {
+  const auto n = static_cast<std::uint64_t>(tokens);
+  return std::min<std::uint64_t>(row_block_bytes + n, item_bytes * n * n);
+}
 
 // Writes a (rows, cols) .npy of `dtype` whose items are T: fill(r0, r1, out)
 // writes rows [r0, r1) into out. A uint8 file takes bool items as they are,

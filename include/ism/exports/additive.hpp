@@ -70,8 +70,7 @@ inline export_format additive_format() {
         {"bias", {o.dtype.value_or(npy_dtype::float32), {s.size(), s.size()}, {}}}};
   };
   f.working_bytes = [](const layout& s, const export_options&) {
-    return std::min<std::uint64_t>(detail::row_block_bytes + static_cast<std::uint64_t>(s.size()),
-                                   4 * static_cast<std::uint64_t>(s.size()) * static_cast<std::uint64_t>(s.size()));
+    return detail::streamed_rows_bytes(s.size(), 4);
   };
   f.encode = [](const layout&, const interval_mask& m, const export_options& o) {
     return detail::with_float_type(o.dtype.value_or(npy_dtype::float32), [&](auto zero) {

@@ -67,8 +67,7 @@ inline export_format dense_format() {
         {"mask", {o.dtype.value_or(npy_dtype::boolean), {s.size(), s.size()}, {}}}};
   };
   f.working_bytes = [](const layout& s, const export_options&) {
-    return std::min<std::uint64_t>(detail::row_block_bytes + static_cast<std::uint64_t>(s.size()),
-                                   static_cast<std::uint64_t>(s.size()) * static_cast<std::uint64_t>(s.size()));
+    return detail::streamed_rows_bytes(s.size(), 1);
   };
   f.encode = [](const layout&, const interval_mask& m, const export_options& o) {
     return own_arrays(export_dense(m, o.dtype.value_or(npy_dtype::boolean)));

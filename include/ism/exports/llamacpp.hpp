@@ -132,8 +132,7 @@ inline export_format llamacpp_format() {
         {"kq_mask", {element(o), {llamacpp_padded_rows(s.size(), o.pad), s.size()}, {}}}};
   };
   f.working_bytes = [](const layout& s, const export_options&) {
-    return std::min<std::uint64_t>(detail::row_block_bytes + static_cast<std::uint64_t>(s.size()),
-                                   4 * static_cast<std::uint64_t>(s.size()) * static_cast<std::uint64_t>(s.size()));
+    return detail::streamed_rows_bytes(s.size(), 4);
   };
   f.encode = [element](const layout&, const interval_mask& m, const export_options& o) {
     if (element(o) == npy_dtype::float32) return own_arrays(export_llamacpp<float>(m, o.pad));
