@@ -1,0 +1,14 @@
+// ism._ism: the library's headers compiled for Python. The package `ism`
+// wraps it; users import `ism`, not this module.
+#include "bindings.hpp"
+
+NB_MODULE(_ism, m) {
+  m.doc() = "ism's native core; import the package `ism` instead.";
+  ism_python::bind_errors(m);
+  ism_python::bind_layout(m);
+  ism_python::bind_paradigm(m);
+  ism_python::bind_masks(m);
+  ism_python::bind_exports(m);
+  ism_python::bind_analyses(m);
+  ism_python::bind_attention(m);
+}
