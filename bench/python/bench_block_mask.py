@@ -1,0 +1,193 @@
+"""Block masks from Python, in one run on the CPU (docs/benchmarks.md records the numbers):
+
+  1. ism.torch.flex_block_mask against FlexAttention's own create_block_mask
+     (eager, and compiled), both giving a BlockMask of the same mask, for the
+     causal and ISM masks of packed multi-turn conversations of 4k, 16k and 64k
+     tokens;
+  2. the package's ism.block_mask against the C++ make_block_mask (the
+     BM_block_mask_from_layout benchmark of ism_bench_masks, same layout) at
+     64k and 1M tokens, with the package's fixed per-call overhead;
+  3. the memory of FlexAttention's dense BlockMask index arrays against ism's
+     CSR lists, 4k to 1M tokens.
+
+    .venv/bin/python bench/python/bench_block_mask.py [--cpp-bench build/test/bench/ism_bench_masks]
+
+The layout is the one of bench/ism_bench_masks.cpp: conversations of 4096
+tokens, a 128-token system prompt and 32 turns whose user messages have 16 to
+79 tokens (a fixed hash picks them), 128 x 128 blocks.
+"""
+
+import argparse
+import gc
+import json
+import pathlib
+import statistics
+import subprocess
+import time
+
+import numpy as np
+import torch
+from torch.nn.attention.flex_attention import create_block_mask
+
+import ism
+import ism.torch
+
+CONVERSATION, SYSTEM, TURNS = 4096, 128, 32
+TURN = (CONVERSATION - SYSTEM) // TURNS
+MIN_USER, USER_SPREAD = 16, 64
+BLOCK = 128
+MASK = 2 ** 64 - 1
+
+
+def mix(x: int) -> int:
+    """splitmix64's finalizer, as in bench/ism_bench_masks.cpp."""
+    x = (x + 0x9E3779B97F4A7C15) & MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK
+    return x ^ (x >> 31)
+
+
+def packed_conversations(tokens: int) -> ism.Layout:
+    documents = []
+    for c in range(tokens // CONVERSATION):
+        segments = [("system", SYSTEM)]
+        for t in range(TURNS):
+            user = MIN_USER + mix(c * TURNS + t) % USER_SPREAD
+            segments += [("user", user), ("assistant", TURN - user)]
+        documents.append(segments)
+    return ism.Layout(documents)
+
+
+def median_seconds(f, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        f()
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def repeats_for(tokens: int) -> int:
+    return 20 if tokens <= 65536 else 5
+
+
+def mask_mod_of(layout: ism.Layout, paradigm: str):
+    lo, hi = (torch.from_numpy(a) for a in ism.intervals(layout, paradigm))
+
+    def mask_mod(b, h, q, kv):
+        return (lo[q] <= kv) & (kv <= hi[q])
+    return mask_mod
+
+
+def fmt(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def flex_against_torch(sizes, eager_max: int) -> None:
+    print("## 1. BlockMask of the same mask: ism.torch.flex_block_mask vs create_block_mask\n")
+    print("| paradigm | tokens | ism.torch.flex_block_mask | create_block_mask eager | "
+          "create_block_mask compiled (first call) | compiled, later calls | "
+          "eager / ism | compiled / ism |")
+    print("|---|---|---|---|---|---|---|---|")
+    compiled = torch.compile(create_block_mask)
+    for paradigm in ("causal", "ism"):
+        for n in sizes:
+            layout = packed_conversations(n)
+            mask_mod = mask_mod_of(layout, paradigm)
+            ours = median_seconds(lambda: ism.torch.flex_block_mask(layout, paradigm, BLOCK),
+                                  repeats_for(n))
+            if n <= eager_max:
+                eager = median_seconds(lambda: create_block_mask(mask_mod, 1, 1, n, n,
+                                                                 device="cpu", BLOCK_SIZE=BLOCK),
+                                       3 if n <= 16384 else 1, warmup=0)
+                eager_cell, eager_ratio = fmt(eager), f"{eager / ours:,.0f}x"
+            else:
+                eager_cell, eager_ratio = "not run (N² mask in memory)", "-"
+            start = time.perf_counter()
+            compiled(mask_mod, 1, 1, n, n, device="cpu", BLOCK_SIZE=BLOCK)
+            first = time.perf_counter() - start
+            later = median_seconds(lambda: compiled(mask_mod, 1, 1, n, n, device="cpu",
+                                                    BLOCK_SIZE=BLOCK), 3, warmup=0)
+            print(f"| {paradigm} | {n:,} | {fmt(ours)} | {eager_cell} | {fmt(first)} | "
+                  f"{fmt(later)} | {eager_ratio} | {later / ours:,.0f}x |", flush=True)
+    print()
+
+
+def cpp_benchmark(binary: pathlib.Path, sizes):
+    pattern = "BM_block_mask_from_layout/(causal|ism)/tokens:(" + "|".join(map(str, sizes)) + ")$"
+    run = subprocess.run([str(binary), f"--benchmark_filter={pattern}", "--benchmark_format=json",
+                          "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true"],
+                         check=True, capture_output=True, text=True)
+    out = {}
+    for b in json.loads(run.stdout)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            _, paradigm, tokens = b["run_name"].split("/")
+            out[(paradigm, int(tokens.split(":")[1]))] = b["real_time"] * 1e-6  # µs -> s
+    return out
+
+
+def package_against_cpp(binary: pathlib.Path, sizes) -> None:
+    print("## 2. ism.block_mask (Python) vs make_block_mask (C++), interval mask included\n")
+    tiny = ism.Layout.parse("user:1")
+    overhead = median_seconds(lambda: ism.block_mask(tiny, "ism", BLOCK), 2000, warmup=100)
+    print(f"Fixed per-call overhead of the package (ism.block_mask of a 1-token layout): "
+          f"{fmt(overhead)}.\n")
+    if binary is None or not binary.exists():
+        print(f"C++ benchmark not found ({binary}); build ism_bench_masks and pass --cpp-bench.\n")
+        return
+    cpp = cpp_benchmark(binary, sizes)
+    print("| paradigm | tokens | Python | C++ | Python / C++ | (Python - overhead) / C++ |")
+    print("|---|---|---|---|---|---|")
+    for paradigm in ("causal", "ism"):
+        for n in sizes:
+            layout = packed_conversations(n)
+            py = median_seconds(lambda: ism.block_mask(layout, paradigm, BLOCK), repeats_for(n))
+            c = cpp[(paradigm, n)]
+            print(f"| {paradigm} | {n:,} | {fmt(py)} | {fmt(c)} | {py / c:.3f} | "
+                  f"{(py - overhead) / c:.3f} |", flush=True)
+    print()
+
+
+def memory(sizes) -> None:
+    print("## 3. Memory: FlexAttention's dense index arrays vs ism's CSR lists (ISM mask)\n")
+    print("| tokens | blocks per side | BlockMask index arrays | ism CSR lists (both directions) |")
+    print("|---|---|---|---|")
+    for n in sizes:
+        side = -(-n // BLOCK)
+        # kv_indices, full_kv_indices, q_indices, full_q_indices: int32 [B, H, side, side] each,
+        # plus four int32 count vectors.
+        dense_bytes = 4 * side * side * 4 + 4 * side * 4
+        b = ism.block_mask(packed_conversations(n), "ism", BLOCK)
+        csr = sum(a.nbytes for pair in (b.full_kv, b.partial_kv, b.full_q, b.partial_q)
+                  for a in pair)
+        print(f"| {n:,} | {side:,} | {dense_bytes / 2**20:,.1f} MiB | {csr / 2**20:,.2f} MiB |")
+    print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpp-bench", type=pathlib.Path,
+                        default=pathlib.Path("build/test/bench/ism_bench_masks"),
+                        help="the ism_bench_masks executable (default: %(default)s)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4096, 16384, 65536])
+    parser.add_argument("--eager-max", type=int, default=16384,
+                        help="largest size create_block_mask runs eagerly (it holds the N² mask)")
+    parser.add_argument("--cpp-sizes", type=int, nargs="+", default=[65536, 1048576])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, ism {ism.__version__}, numpy {np.__version__}; "
+          f"1 thread\n")
+    flex_against_torch(args.sizes, args.eager_max)
+    package_against_cpp(args.cpp_bench, args.cpp_sizes)
+    memory([4096, 16384, 65536, 262144, 1048576])
+
+
+if __name__ == "__main__":
+    main()
