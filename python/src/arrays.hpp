@@ -113,7 +113,8 @@ inline ism::npy_array read_array(const nb::ndarray<nb::ro, nb::device::cpu>& a,
                               "int64, float16, bfloat16, float32 or float64");
   std::vector<index_t> shape;
   std::int64_t expected_stride = 1;
-  for (std::size_t i = a.ndim(); i-- > 0;) {
+  // An array with no element is contiguous whatever its strides say.
+  for (std::size_t i = a.ndim(); a.size() > 0 && i-- > 0;) {
     if (a.shape(i) > 1 && a.stride(i) != expected_stride)
       throw ism::argument_error(what + " is not C-contiguous; pass numpy.ascontiguousarray(" +
                                 "...) or tensor.contiguous()");

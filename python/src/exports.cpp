@@ -67,13 +67,13 @@ void write_export(const std::string& path, const ism::layout& sequence,
   if (!out) throw ism::io_error("writing " + path + " failed");
 }
 
+// The arrays say everything else (block size, dtype, padding); only
+// cu_seqlens' causal flag lives in the engine's call, not its arrays.
 ism::verify_report verify(const ism::layout& sequence, const ism::any_paradigm& paradigm,
                           const std::string& format, const nb::dict& arrays,
-                          nb::handle block_size, std::optional<std::string> dtype,
-                          std::optional<index_t> pad, std::optional<bool> causal,
-                          std::size_t examples) {
+                          std::optional<bool> causal, std::size_t examples) {
   const ism::export_format& f = ism::format_from_name(format);
-  const ism::export_options o = export_options_of(f, block_size, dtype, pad, causal);
+  const ism::export_options o = export_options_of(f, nb::none(), std::nullopt, std::nullopt, causal);
   std::vector<ism::named_array> named;
   std::vector<nb::ndarray<nb::ro, nb::device::cpu>> held;  // keeps the arrays while read
   for (const auto& [key, value] : arrays) {
@@ -141,9 +141,7 @@ void bind_exports(nb::module_& m) {
       });
 
   m.def("verify", &verify, nb::arg("layout"), nb::arg("paradigm"), nb::arg("format"),
-        nb::arg("arrays"), nb::kw_only(), nb::arg("block_size") = nb::none(),
-        nb::arg("dtype") = nb::none(), nb::arg("pad") = nb::none(), nb::arg("causal") = nb::none(),
-        nb::arg("examples") = 5,
+        nb::arg("arrays"), nb::kw_only(), nb::arg("causal") = nb::none(), nb::arg("examples") = 5,
         "Decodes `arrays` (name -> C-contiguous array) as `format` and compares every pair with "
         "the paradigm's mask over the layout.");
 }

@@ -29,9 +29,10 @@ ism::role role_of(nb::handle h, const std::string& where) {
     throw ism::layout_error(where + " has role '" + name + "'; expected " + role_names);
   }
   if (nb::isinstance<nb::int_>(h)) {
-    const long long id = nb::cast<long long>(h);
-    if (id < 0 || id > static_cast<long long>(ism::role::assistant))
-      throw ism::layout_error(where + " has role id " + std::to_string(id) +
+    long long id = -1;  // an int beyond 64 bits is no role id either
+    if (!nb::try_cast(h, id, false) || id < 0 ||
+        id > static_cast<long long>(ism::role::assistant))
+      throw ism::layout_error(where + " has role id " + nb::cast<std::string>(nb::str(h)) +
                               "; ids are 0 system, 1 user, 2 tool, 3 assistant");
     return static_cast<ism::role>(id);
   }
@@ -53,7 +54,11 @@ ism::segment segment_of(nb::handle pair, const std::string& where) {
   const nb::handle length = pair[1];
   if (!nb::isinstance<nb::int_>(length))
     throw ism::layout_error(where + " has a length that is not an integer");
-  return {role_of(pair[0], where), nb::cast<index_t>(length)};
+  index_t n = 0;
+  if (!nb::try_cast(length, n, false))  // beyond 64 bits: far past the row's limit
+    throw ism::layout_error(where + " has length " + nb::cast<std::string>(nb::str(length)) +
+                            "; a length is 1 to 2147483647");
+  return {role_of(pair[0], where), n};
 }
 
 // [(role, length), ...] is one document; [[(role, length), ...], ...] several.

@@ -15,17 +15,26 @@ namespace ism_python {
 
 namespace nb = nanobind;
 
+// One side of a block: a Python int that fits 64 bits.
+inline ism::index_t block_side_of(nb::handle side) {
+  ism::index_t b = 0;
+  if (!nb::try_cast(side, b, false))
+    throw ism::argument_error("block size " + nb::cast<std::string>(nb::str(side)) +
+                              " does not fit 64 bits");
+  return b;
+}
+
 // B or (Bq, Bk). Throws argument_error for anything else; the sizes
 // themselves are checked where they are used.
 inline ism::block_size block_size_of(nb::handle block) {
   if (nb::isinstance<nb::int_>(block)) {
-    const auto b = nb::cast<ism::index_t>(block);
+    const auto b = block_side_of(block);
     return {b, b};
   }
   if (nb::isinstance<nb::sequence>(block) && !nb::isinstance<nb::str>(block) &&
       nb::len(block) == 2 && nb::isinstance<nb::int_>(block[0]) &&
       nb::isinstance<nb::int_>(block[1]))
-    return {nb::cast<ism::index_t>(block[0]), nb::cast<ism::index_t>(block[1])};
+    return {block_side_of(block[0]), block_side_of(block[1])};
   throw ism::argument_error("block_size must be an integer B or a pair (Bq, Bk) of integers");
 }
 

@@ -31,6 +31,10 @@ ism::any_paradigm with_bidirectional_roles(nb::handle roles) {
     name += nb::cast<std::string>(r);
     separator = ',';
   }
+  if (separator == ':')
+    throw ism::unknown_paradigm_error(
+        "bidirectional_roles is empty; list at least one role (with none, the paradigm is "
+        "'causal')");
   return ism::paradigm_from_name(name);
 }
 
