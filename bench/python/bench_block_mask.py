@@ -61,13 +61,22 @@ def packed_conversations(tokens: int) -> ism.Layout:
 def median_seconds(f, repeats: int, warmup: int = 1) -> float:
     for _ in range(warmup):
         f()
+    gc.collect()  # once: with torch loaded a collection takes milliseconds
     times = []
     for _ in range(repeats):
-        gc.collect()
         start = time.perf_counter()
         f()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def mean_seconds(f, calls: int) -> float:
+    """For calls too short to time one at a time."""
+    f()
+    start = time.perf_counter()
+    for _ in range(calls):
+        f()
+    return (time.perf_counter() - start) / calls
 
 
 def repeats_for(tokens: int) -> int:
@@ -88,6 +97,10 @@ def fmt(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e6:.1f} µs"
+
+
+def mib(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB" if size >= 2**20 else f"{size / 2**10:,.1f} KiB"
 
 
 def flex_against_torch(sizes, eager_max: int) -> None:
@@ -136,7 +149,8 @@ def cpp_benchmark(binary: pathlib.Path, sizes):
 def package_against_cpp(binary: pathlib.Path, sizes) -> None:
     print("## 2. ism.block_mask (Python) vs make_block_mask (C++), interval mask included\n")
     tiny = ism.Layout.parse("user:1")
-    overhead = median_seconds(lambda: ism.block_mask(tiny, "ism", BLOCK), 2000, warmup=100)
+    overhead = min(mean_seconds(lambda: ism.block_mask(tiny, "ism", BLOCK), 2000)
+                   for _ in range(5))
     print(f"Fixed per-call overhead of the package (ism.block_mask of a 1-token layout): "
           f"{fmt(overhead)}.\n")
     if binary is None or not binary.exists():
@@ -167,7 +181,7 @@ def memory(sizes) -> None:
         b = ism.block_mask(packed_conversations(n), "ism", BLOCK)
         csr = sum(a.nbytes for pair in (b.full_kv, b.partial_kv, b.full_q, b.partial_q)
                   for a in pair)
-        print(f"| {n:,} | {side:,} | {dense_bytes / 2**20:,.1f} MiB | {csr / 2**20:,.2f} MiB |")
+        print(f"| {n:,} | {side:,} | {mib(dense_bytes)} | {mib(csr)} |")
     print()
 
 
