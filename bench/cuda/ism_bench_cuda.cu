@@ -1,6 +1,6 @@
 // The GPU attention forward (include/ism/cuda/attention_forward.cuh) against
 // cuBLAS in the same run, on the multi-turn row of the CPU benchmark
-// (bench/ism_bench_attention.cpp) (docs/benchmarks.md):
+// (bench/multi_turn_layout.hpp) (docs/benchmarks.md):
 //
 //   forward/<paradigm>/N:<n>/d:128  ism::cuda::attention_forward, bfloat16, the
 //       tiles planned from the paradigm's intervals (plan included in the time).
@@ -36,6 +36,8 @@
 #include <utility>
 #include <vector>
 
+#include "../multi_turn_layout.hpp"
+
 namespace {
 
 using ism::index_t;
@@ -55,28 +57,6 @@ void require(cudaError_t status, const char* what) {
 void require(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS)
     throw std::runtime_error(std::string(what) + ": cuBLAS status " + std::to_string(status));
-}
-
-// The CPU benchmark's row: a system prompt of 100 to 300 tokens, then user
-// turns of 20 to 200 and answers of 50 to 500 (seeded), cut at n tokens.
-ism::layout multi_turn_layout(index_t n) {
-  std::mt19937_64 rng(0x15a'2408);
-  const auto uniform = [&](index_t lo, index_t hi) {
-    return std::uniform_int_distribution<index_t>(lo, hi)(rng);
-  };
-  ism::layout_builder row;
-  index_t left = n;
-  const auto add = [&](ism::role kind, index_t length) {
-    length = std::min(length, left);
-    if (length > 0) row.add(kind, length);
-    left -= length;
-  };
-  add(ism::role::system, uniform(100, 300));
-  while (left > 0) {
-    add(ism::role::user, uniform(20, 200));
-    add(ism::role::assistant, uniform(50, 500));
-  }
-  return row.build();
 }
 
 // Device memory freed with its owner.

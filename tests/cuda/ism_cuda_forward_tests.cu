@@ -37,47 +37,24 @@
 #include <string>
 #include <vector>
 
-#include "device_array.hpp"
+#include "test_cases.hpp"
 
 namespace {
 
-using cuda_tests::device_array;
-using cuda_tests::device_block_mask;
-using cuda_tests::require_success;
+// The shared cases and checks of test_cases.hpp.
+using namespace cuda_tests;
 using ism::index_t;
 namespace ic = ism::cuda;
 
 constexpr int skip_exit_code = 77;  // SKIP_RETURN_CODE in CMakeLists.txt
 constexpr int random_cases = 120;
 constexpr std::uint64_t seed = 0xf0'2408'0053'9ULL;
-constexpr int mismatches_printed = 20;
 
 // The tolerance of docs/cuda.md#precision: the output may be off by
 // 4 u max|V| + fp32_slack (1 + L), the log-sum-exp by fp32_slack (1 + L),
 // where u is the unit roundoff of the input type and L the row's largest
 // |logit|.
 constexpr double fp32_slack = 2e-5;
-
-// A user paradigm, as examples/custom_paradigm.cpp writes one, usable on the
-// device: tool results read bidirectionally, everything else causally.
-struct tool_results_bidirectional {
-  static constexpr std::string_view name = "tool-bidirectional";
-  ISM_HOST_DEVICE ism::row_interval interval(const ism::token_context& t) const {
-    const bool block = t.segment.kind == ism::role::tool;
-    return {t.document.begin, block ? t.segment.end - 1 : t.position};
-  }
-};
-
-// A mask with no intervals: the intervals of a paradigm with every third key
-// hidden from all but itself. It reads its intervals through a view, so the
-// same type serves the host (host arrays) and the kernel (device arrays).
-struct sparse_keys_mask {
-  ism::interval_view intervals;
-  ISM_HOST_DEVICE index_t size() const noexcept { return intervals.size(); }
-  ISM_HOST_DEVICE bool visible(index_t q, index_t k) const noexcept {
-    return intervals.visible(q, k) && (k % 3 != 1 || k == q);
-  }
-};
 
 // The element types, their names and their unit roundoff.
 template <class T>
@@ -96,24 +73,6 @@ struct element<__half> {
   static __half from(float x) { return __float2half_rn(x); }
   static float to_float(__half x) { return __half2float(x); }
 };
-
-index_t uniform(std::mt19937_64& rng, index_t lo, index_t hi) {
-  return std::uniform_int_distribution<index_t>(lo, hi)(rng);
-}
-
-// Packed documents of chat turns, up to 720 tokens: several 64-row tiles,
-// and small enough for the double-precision reference.
-ism::layout random_layout(std::mt19937_64& rng) {
-  ism::layout_builder builder;
-  const index_t documents = uniform(rng, 1, 3);
-  for (index_t d = 0; d < documents; ++d) {
-    if (d > 0) builder.next_document();
-    const index_t segments = uniform(rng, 1, 5);
-    for (index_t s = 0; s < segments; ++s)
-      builder.add(static_cast<ism::role>(uniform(rng, 0, 3)), uniform(rng, 1, 48));
-  }
-  return builder.build();
-}
 
 // A (tokens, heads, dim) tensor: its values as the reference reads them
 // (contiguous, already rounded to T) and on the device with a token stride
@@ -154,21 +113,6 @@ tensor_pair<T> random_tensor(std::mt19937_64& rng, index_t tokens, index_t heads
   return tensor_pair<T>(std::move(values), tokens, heads, dim);
 }
 
-// Counts disagreements with the reference, printing the first.
-class comparison {
- public:
-  void start(std::string what) { what_ = std::move(what); }
-  void fail(const std::string& detail) {
-    if (++mismatches_ <= mismatches_printed)
-      std::printf("mismatch: %s: %s\n", what_.c_str(), detail.c_str());
-  }
-  int mismatches() const { return mismatches_; }
-
- private:
-  std::string what_;
-  int mismatches_ = 0;
-};
-
 // One random problem: a layout's mask, a chunk of it, and the heads.
 struct forward_case {
   ism::layout sequence;
@@ -184,7 +128,9 @@ struct forward_case {
 };
 
 forward_case make_case(std::mt19937_64& rng) {
-  ism::layout sequence = random_layout(rng);
+  // Up to 720 tokens: several 64-row tiles, and small enough for the
+  // double-precision reference.
+  ism::layout sequence = cuda_tests::random_layout(rng, 3, 5, 48);
   const index_t n = sequence.size();
   const index_t pick = uniform(rng, 0, 4);
   std::string paradigm;
@@ -300,17 +246,6 @@ void check_forward(const forward_case& c, const HostMask& host_mask, std::mt1993
   }
 }
 
-// A case's intervals in device memory.
-struct device_intervals {
-  device_array<index_t> lo, hi;
-  index_t rows;
-  explicit device_intervals(const ism::interval_mask& m)
-      : lo(std::vector<index_t>(m.lo().begin(), m.lo().end())),
-        hi(std::vector<index_t>(m.hi().begin(), m.hi().end())),
-        rows(m.size()) {}
-  ism::interval_view view() const { return {lo.data(), hi.data(), rows}; }
-};
-
 template <class T>
 void check_planned(const forward_case& c, std::mt19937_64& rng, comparison& compare) {
   compare.start(std::string(element<T>::name) + ", tiles from intervals: " + c.describe());
@@ -349,23 +284,6 @@ void check_mask_without_intervals(const forward_case& c, std::mt19937_64& rng,
 // ---------------------------------------------------------------------------
 // Errors, checked on the host before anything is launched.
 // ---------------------------------------------------------------------------
-
-// Whether f throws E with a message containing `needle`; prints what happened if not.
-template <class E, class F>
-bool throws(const char* check, const std::string& needle, F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    if (std::string(e.what()).find(needle) != std::string::npos) return true;
-    std::printf("error check '%s': message '%s' lacks '%s'\n", check, e.what(), needle.c_str());
-    return false;
-  } catch (const std::exception& e) {
-    std::printf("error check '%s': threw another type: %s\n", check, e.what());
-    return false;
-  }
-  std::printf("error check '%s': threw nothing\n", check);
-  return false;
-}
 
 int failed_error_checks(bool have_device) {
   using bf16 = __nv_bfloat16;

@@ -28,79 +28,19 @@
 #include <string>
 #include <vector>
 
-#include "device_array.hpp"
+#include "test_cases.hpp"
 
 namespace {
 
-using cuda_tests::device_array;
-using cuda_tests::require_success;
+// The shared cases and checks of test_cases.hpp.
+using namespace cuda_tests;
 using ism::index_t;
 namespace ic = ism::cuda;
 
 constexpr int skip_exit_code = 77;  // SKIP_RETURN_CODE in CMakeLists.txt
 constexpr int random_cases = 150;
 constexpr std::uint64_t seed = 0xb1'2408'0053'9ULL;
-constexpr int mismatches_printed = 20;
 constexpr std::uint8_t poison_byte = 0xA5;
-
-// The user paradigm of the forward tests: tool results read bidirectionally.
-struct tool_results_bidirectional {
-  static constexpr std::string_view name = "tool-bidirectional";
-  ISM_HOST_DEVICE ism::row_interval interval(const ism::token_context& t) const {
-    const bool block = t.segment.kind == ism::role::tool;
-    return {t.document.begin, block ? t.segment.end - 1 : t.position};
-  }
-};
-
-// A mask without intervals, over a view of host or device intervals.
-struct sparse_keys_mask {
-  ism::interval_view intervals;
-  ISM_HOST_DEVICE index_t size() const noexcept { return intervals.size(); }
-  ISM_HOST_DEVICE bool visible(index_t q, index_t k) const noexcept {
-    return intervals.visible(q, k) && (k % 3 != 1 || k == q);
-  }
-};
-
-index_t uniform(std::mt19937_64& rng, index_t lo, index_t hi) {
-  return std::uniform_int_distribution<index_t>(lo, hi)(rng);
-}
-
-ism::layout random_layout(std::mt19937_64& rng) {
-  ism::layout_builder builder;
-  const index_t documents = uniform(rng, 1, 4);
-  for (index_t d = 0; d < documents; ++d) {
-    if (d > 0) builder.next_document();
-    const index_t segments = uniform(rng, 1, 6);
-    for (index_t s = 0; s < segments; ++s)
-      builder.add(static_cast<ism::role>(uniform(rng, 0, 3)), uniform(rng, 1, 40));
-  }
-  return builder.build();
-}
-
-class comparison {
- public:
-  void start(std::string what) { what_ = std::move(what); }
-  template <class T>
-  void expect_equal(const char* result, const std::vector<T>& device, const std::vector<T>& host) {
-    if (device.size() != host.size()) {
-      fail(result, "sizes differ");
-      return;
-    }
-    for (std::size_t i = 0; i < host.size(); ++i)
-      if (!(device[i] == host[i]))
-        fail(result, "element " + std::to_string(i) + ": device " + std::to_string(device[i]) +
-                         ", host " + std::to_string(host[i]));
-  }
-  void fail(const char* result, const std::string& detail) {
-    if (++mismatches_ <= mismatches_printed)
-      std::printf("mismatch: %s, %s: %s\n", what_.c_str(), result, detail.c_str());
-  }
-  int mismatches() const { return mismatches_; }
-
- private:
-  std::string what_;
-  int mismatches_ = 0;
-};
 
 template <class T>
 std::vector<T> poisoned(std::size_t n) {
@@ -133,15 +73,6 @@ void check_intervals(const ism::layout& sequence, const P& policy, comparison& c
   compare.expect_equal("lo", lo.to_host(), copy(want.lo()));
   compare.expect_equal("hi", hi.to_host(), copy(want.hi()));
 }
-
-// A case's intervals in device memory.
-struct device_intervals {
-  device_array<index_t> lo, hi;
-  index_t rows;
-  explicit device_intervals(const ism::interval_mask& m)
-      : lo(copy(m.lo())), hi(copy(m.hi())), rows(m.size()) {}
-  ism::interval_view view() const { return {lo.data(), hi.data(), rows}; }
-};
 
 // Dense masks of chunk c, with rows 3 elements longer than the chunk; the
 // padding must keep its poison.
@@ -184,7 +115,7 @@ void check_dense(const HostMask& host, const DeviceMask& device, const ism::chun
         std::uint16_t bits_h, bits_b;
         std::memcpy(&bits_h, &h[i], 2);
         std::memcpy(&bits_b, &b[i], 2);
-        if (bits_h != 0xA5A5 || bits_b != 0xA5A5) compare.fail("additive 16-bit", "padding written");
+        if (bits_h != 0xA5A5 || bits_b != 0xA5A5) compare.fail("additive 16-bit: padding written");
       }
     }
   std::vector<float> want_written;
@@ -275,22 +206,6 @@ ism::chunk random_chunk(std::mt19937_64& rng, index_t n) {
 // Argument checks, on the host before any launch.
 // ---------------------------------------------------------------------------
 
-template <class E, class F>
-bool throws(const char* check, const std::string& needle, F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    if (std::string(e.what()).find(needle) != std::string::npos) return true;
-    std::printf("error check '%s': message '%s' lacks '%s'\n", check, e.what(), needle.c_str());
-    return false;
-  } catch (const std::exception& e) {
-    std::printf("error check '%s': threw another type: %s\n", check, e.what());
-    return false;
-  }
-  std::printf("error check '%s': threw nothing\n", check);
-  return false;
-}
-
 int failed_error_checks() {
   const index_t lo[] = {0, 0, 0, 0}, hi[] = {0, 1, 2, 3};
   const ism::interval_view mask{lo, hi, 4};
@@ -357,7 +272,7 @@ int main() {
   comparison compare;
   try {
     for (int i = 0; i < random_cases; ++i) {
-      const ism::layout sequence = random_layout(rng);
+      const ism::layout sequence = cuda_tests::random_layout(rng, 4, 6, 40);
       compare.start("intervals of '" + ism::to_text(sequence) + "'");
       check_intervals(sequence, ism::causal{}, compare);
       check_intervals(sequence, ism::prefix{}, compare);

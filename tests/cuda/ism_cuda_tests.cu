@@ -15,13 +15,15 @@
 #include <string>
 #include <vector>
 
-#include "device_array.hpp"
+#include "test_cases.hpp"
 
 namespace {
 
 using cuda_tests::device_array;
 using cuda_tests::device_block_mask;
+using cuda_tests::device_intervals;
 using cuda_tests::require_success;
+using cuda_tests::uniform;
 
 using ism::index_t;
 
@@ -160,10 +162,6 @@ class comparison {
 // Random cases.
 // ---------------------------------------------------------------------------
 
-index_t uniform(std::mt19937_64& rng, index_t lo, index_t hi) {
-  return std::uniform_int_distribution<index_t>(lo, hi)(rng);
-}
-
 struct random_case {
   ism::layout sequence;
   ism::any_paradigm kind;
@@ -181,15 +179,7 @@ struct random_case {
 };
 
 random_case make_case(std::mt19937_64& rng) {
-  ism::layout_builder builder;
-  const index_t documents = uniform(rng, 1, 3);
-  for (index_t d = 0; d < documents; ++d) {
-    if (d > 0) builder.next_document();
-    const index_t segments = uniform(rng, 1, 5);
-    for (index_t s = 0; s < segments; ++s)
-      builder.add(static_cast<ism::role>(uniform(rng, 0, 3)), uniform(rng, 1, 12));
-  }
-  ism::layout sequence = builder.build();
+  ism::layout sequence = cuda_tests::random_layout(rng, 3, 5, 12);
   const ism::any_paradigm kind = ism::paradigms().all()[static_cast<std::size_t>(uniform(rng, 0, 3))];
   const index_t n = sequence.size();
   const index_t q0 = uniform(rng, 0, n), k0 = uniform(rng, 0, n);
@@ -200,19 +190,6 @@ random_case make_case(std::mt19937_64& rng) {
           range, ism::block_size{uniform(rng, 1, 9), uniform(rng, 1, 9)},
           rng()};
 }
-
-// A case's intervals copied to the device.
-struct device_intervals {
-  index_t rows;
-  device_array<index_t> lo;
-  device_array<index_t> hi;
-
-  explicit device_intervals(const ism::interval_mask& m)
-      : rows(m.size()),
-        lo(std::vector<index_t>(m.lo().begin(), m.lo().end())),
-        hi(std::vector<index_t>(m.hi().begin(), m.hi().end())) {}
-  ism::interval_view view() const { return {lo.data(), hi.data(), rows}; }
-};
 
 // The two masks a kernel gets: a case's intervals alone, and under its window.
 enum class mask_kind { intervals, windowed };
