@@ -111,8 +111,7 @@ void set_counters(benchmark::State& state, index_t n, index_t visible_pairs) {
   state.counters["density"] = static_cast<double>(visible_pairs) / (static_cast<double>(n) * n);
 }
 
-void forward(benchmark::State& state, const ism::any_paradigm& kind) {
-  const index_t n = state.range(0);
+void forward(benchmark::State& state, const ism::any_paradigm& kind, index_t n) {
   const ism::interval_mask intervals = ism::make_interval_mask(multi_turn_layout(n), kind);
   device_buffer<index_t> lo(static_cast<std::size_t>(n)), hi(static_cast<std::size_t>(n));
   require(cudaMemcpy(lo.data(), intervals.lo().data(), n * sizeof(index_t), cudaMemcpyHostToDevice), "upload");
@@ -139,8 +138,7 @@ void forward(benchmark::State& state, const ism::any_paradigm& kind) {
   set_counters(state, n, intervals.visible_pairs());
 }
 
-void cublas_gemm(benchmark::State& state) {
-  const index_t n = state.range(0);
+void cublas_gemm(benchmark::State& state, index_t n) {
   // One batch of heads at a time; Q (n, dim), K (n, dim), S (n, n), V (n, dim)
   // per head, column-major as cuBLAS sees them.
   const index_t batch = std::clamp<index_t>(
@@ -201,13 +199,12 @@ void register_all() {
     for (const index_t n : sizes)
       benchmark::RegisterBenchmark(
           ("forward/" + std::string(kind.name()) + "/N:" + std::to_string(n) + "/d:128").c_str(),
-          [kind](benchmark::State& state) { forward(state, kind); })
-          ->Arg(n)
+          [kind, n](benchmark::State& state) { forward(state, kind, n); })
           ->UseManualTime()
           ->Unit(benchmark::kMillisecond);
   for (const index_t n : sizes)
-    benchmark::RegisterBenchmark(("cublas_gemm/N:" + std::to_string(n) + "/d:128").c_str(), cublas_gemm)
-        ->Arg(n)
+    benchmark::RegisterBenchmark(("cublas_gemm/N:" + std::to_string(n) + "/d:128").c_str(),
+                                 [n](benchmark::State& state) { cublas_gemm(state, n); })
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
 }
