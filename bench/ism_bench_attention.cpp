@@ -32,6 +32,8 @@
 #include <string>
 #include <vector>
 
+#include "multi_turn_layout.hpp"
+
 namespace {
 
 using ism::index_t;
@@ -47,26 +49,6 @@ constexpr index_t dims[] = {64, 128};
 // The ctest smoke run (bench/CMakeLists.txt) runs only this size.
 constexpr index_t smoke_size = 256;
 constexpr index_t smoke_dim = 64;
-
-ism::layout multi_turn_layout(index_t n) {
-  std::mt19937_64 rng(0x15a'2408);
-  const auto uniform = [&](index_t lo, index_t hi) {
-    return std::uniform_int_distribution<index_t>(lo, hi)(rng);
-  };
-  ism::layout_builder row;
-  index_t left = n;
-  const auto add = [&](ism::role kind, index_t length) {
-    length = std::min(length, left);
-    if (length > 0) row.add(kind, length);
-    left -= length;
-  };
-  add(ism::role::system, uniform(100, 300));
-  while (left > 0) {
-    add(ism::role::user, uniform(20, 200));
-    add(ism::role::assistant, uniform(50, 500));
-  }
-  return row.build();
-}
 
 template <class T>
 struct inputs {

@@ -15,7 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "test_cases.hpp"
+
 namespace {
+
+using cuda_tests::device_array;
+using cuda_tests::device_block_mask;
+using cuda_tests::device_intervals;
+using cuda_tests::require_success;
+using cuda_tests::uniform;
 
 using ism::index_t;
 
@@ -106,40 +114,6 @@ __global__ void paradigm_kernel(Policy policy, const ism::token_context* tokens,
 // Host side: device memory, launches, comparisons.
 // ---------------------------------------------------------------------------
 
-void require_success(cudaError_t status, const char* what) {
-  if (status != cudaSuccess)
-    throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(status));
-}
-
-// n elements of device memory, freed with the object.
-template <class T>
-class device_array {
- public:
-  explicit device_array(std::size_t n) : size_(n) {
-    require_success(cudaMalloc(&data_, bytes() == 0 ? 1 : bytes()), "cudaMalloc");
-  }
-  explicit device_array(const std::vector<T>& host) : device_array(host.size()) {
-    require_success(cudaMemcpy(data_, host.data(), bytes(), cudaMemcpyHostToDevice),
-                    "cudaMemcpy to device");
-  }
-  device_array(const device_array&) = delete;
-  device_array& operator=(const device_array&) = delete;
-  ~device_array() { cudaFree(data_); }
-
-  T* data() const { return data_; }
-  std::vector<T> to_host() const {
-    std::vector<T> host(size_);
-    require_success(cudaMemcpy(host.data(), data_, bytes(), cudaMemcpyDeviceToHost),
-                    "cudaMemcpy to host");
-    return host;
-  }
-
- private:
-  std::size_t bytes() const { return size_ * sizeof(T); }
-  T* data_ = nullptr;
-  std::size_t size_;
-};
-
 template <class Kernel, class... Args>
 void launch(Kernel kernel, index_t threads, Args... args) {
   if (threads == 0) return;
@@ -188,10 +162,6 @@ class comparison {
 // Random cases.
 // ---------------------------------------------------------------------------
 
-index_t uniform(std::mt19937_64& rng, index_t lo, index_t hi) {
-  return std::uniform_int_distribution<index_t>(lo, hi)(rng);
-}
-
 struct random_case {
   ism::layout sequence;
   ism::any_paradigm kind;
@@ -209,15 +179,7 @@ struct random_case {
 };
 
 random_case make_case(std::mt19937_64& rng) {
-  ism::layout_builder builder;
-  const index_t documents = uniform(rng, 1, 3);
-  for (index_t d = 0; d < documents; ++d) {
-    if (d > 0) builder.next_document();
-    const index_t segments = uniform(rng, 1, 5);
-    for (index_t s = 0; s < segments; ++s)
-      builder.add(static_cast<ism::role>(uniform(rng, 0, 3)), uniform(rng, 1, 12));
-  }
-  ism::layout sequence = builder.build();
+  ism::layout sequence = cuda_tests::random_layout(rng, 3, 5, 12);
   const ism::any_paradigm kind = ism::paradigms().all()[static_cast<std::size_t>(uniform(rng, 0, 3))];
   const index_t n = sequence.size();
   const index_t q0 = uniform(rng, 0, n), k0 = uniform(rng, 0, n);
@@ -228,19 +190,6 @@ random_case make_case(std::mt19937_64& rng) {
           range, ism::block_size{uniform(rng, 1, 9), uniform(rng, 1, 9)},
           rng()};
 }
-
-// A case's intervals copied to the device.
-struct device_intervals {
-  index_t rows;
-  device_array<index_t> lo;
-  device_array<index_t> hi;
-
-  explicit device_intervals(const ism::interval_mask& m)
-      : rows(m.size()),
-        lo(std::vector<index_t>(m.lo().begin(), m.lo().end())),
-        hi(std::vector<index_t>(m.hi().begin(), m.hi().end())) {}
-  ism::interval_view view() const { return {lo.data(), hi.data(), rows}; }
-};
 
 // The two masks a kernel gets: a case's intervals alone, and under its window.
 enum class mask_kind { intervals, windowed };
@@ -353,26 +302,11 @@ void check_visible_columns(const random_case& c, comparison& compare) {
   compare.expect_equal("visible_columns", out.to_host(), host);
 }
 
-// One direction of a block mask's lists, copied to the device.
-struct device_csr {
-  index_t lists;
-  device_array<index_t> offsets;
-  device_array<ism::block_index> indices;
-
-  explicit device_csr(ism::block_csr host)
-      : lists(host.lists),
-        offsets(std::vector<index_t>(host.offsets, host.offsets + host.lists + 1)),
-        indices(std::vector<ism::block_index>(host.indices, host.indices + host.offsets[host.lists])) {}
-  ism::block_csr view() const { return {offsets.data(), indices.data(), lists}; }
-};
-
 void check_block_lookups(const random_case& c, comparison& compare) {
   const ism::block_mask blocks = ism::make_block_mask(c.intervals, c.range, c.size);
   const ism::block_mask_view host_view = blocks.view();
-  const device_csr full_keys(host_view.full_keys), partial_keys(host_view.partial_keys);
-  const device_csr full_queries(host_view.full_queries), partial_queries(host_view.partial_queries);
-  const ism::block_mask_view device_view{host_view.grid, full_keys.view(), partial_keys.view(),
-                                         full_queries.view(), partial_queries.view()};
+  const device_block_mask on_device(host_view);
+  const ism::block_mask_view device_view = on_device.view();
   const index_t tiles = blocks.query_blocks() * blocks.key_blocks();
   device_array<ism::block_class> by_keys(static_cast<std::size_t>(tiles));
   device_array<ism::block_class> by_queries(static_cast<std::size_t>(tiles));
