@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include <Eigen/Core>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <ism/npy.hpp>
@@ -269,15 +270,18 @@ inline std::function<bool(index, index)> hf_engine(const oracle::row& r,
   };
 }
 
-inline std::vector<corrupted> hf(const arrays& file, const oracle::row& r, std::mt19937_64& rng) {
+// hf and vllm_ids: per-token block ids of dtype Id in array `name`.
+template <class Id>
+std::vector<corrupted> block_ids(const std::string& format, const std::string& name,
+                                 const arrays& file, const oracle::row& r, std::mt19937_64& rng) {
   const index n = r.size();
   std::vector<std::int64_t> ids;
-  for (index t = 0; t < n; ++t) ids.push_back(file.get<std::int64_t>("block_sequence_ids", t));
+  for (index t = 0; t < n; ++t) ids.push_back(file.get<Id>(name, t));
   std::vector<corrupted> out;
   const auto changed = [&](std::string what, std::vector<std::int64_t> new_ids) {
     corrupted c{std::move(what), file, n, hf_engine(r, new_ids), ""};
     for (index t = 0; t < n; ++t)
-      c.file.set("block_sequence_ids", t, new_ids[static_cast<std::size_t>(t)]);
+      c.file.set(name, t, static_cast<Id>(new_ids[static_cast<std::size_t>(t)]));
     out.push_back(std::move(c));
   };
   const index t = uniform(rng, 0, n - 1);
@@ -293,11 +297,8 @@ inline std::vector<corrupted> hf(const arrays& file, const oracle::row& r, std::
     more[static_cast<std::size_t>(t)] = more[static_cast<std::size_t>(t + 1)] = n - 1;
     changed("two tokens in a new block", more);
   }
-  out.push_back({"an id below -1",
-                 file.with("block_sequence_ids", t, std::int64_t{-2}),
-                 0,
-                 {},
-                 "hf: block_sequence_ids[" + std::to_string(t) +
+  out.push_back({"an id below -1", file.with(name, t, Id{-2}), 0, {},
+                 format + ": " + name + "[" + std::to_string(t) +
                      "] is -2; ids are -1 (causal) or block numbers from 0 to " +
                      std::to_string(n - 1)});
   return out;
@@ -402,6 +403,157 @@ inline std::vector<corrupted> cu_seqlens(const arrays& file, const oracle::row& 
   return out;
 }
 
+// flashinfer_ranges' rule, docs/formats.md#flashinfer_ranges: same document,
+// and causal or inside the query's inclusive, document-local range.
+inline std::function<bool(index, index)> flashinfer_ranges_engine(const oracle::row& r,
+                                                                  const arrays& a) {
+  std::vector<std::int32_t> ranges;
+  for (index i = 0; i < 2 * r.size(); ++i) ranges.push_back(a.get<std::int32_t>("ranges", i));
+  return [&r, ranges](index q, index k) {
+    const oracle::token& t = token_of(r, q);
+    if (t.document != token_of(r, k).document) return false;
+    const std::int32_t start = ranges[static_cast<std::size_t>(2 * q)];
+    const std::int32_t end = ranges[static_cast<std::size_t>(2 * q + 1)];
+    return k <= q || (start >= 0 && start <= k - t.doc_begin && k - t.doc_begin <= end);
+  };
+}
+
+inline std::vector<corrupted> flashinfer_ranges(const arrays& file, const oracle::row& r,
+                                                std::mt19937_64& rng) {
+  const index n = r.size(), q = uniform(rng, 0, n - 1);
+  const oracle::token& t = token_of(r, q);
+  const index length = t.doc_end - t.doc_begin;
+  std::vector<corrupted> out;
+  corrupted changed{"", file, n, {}, ""};
+  // A range that ends at the row itself adds nothing to causal attention.
+  if (file.get<std::int32_t>("ranges", 2 * q + 1) > q - t.doc_begin) {
+    changed.what = "a row's range dropped";
+    changed.file.set("ranges", 2 * q, ism::flashinfer_no_range);
+    changed.file.set("ranges", 2 * q + 1, ism::flashinfer_no_range);
+  } else if (q + 1 < t.doc_end) {
+    changed.what = "a row sees the next key";
+    const auto next = static_cast<std::int32_t>(q + 1 - t.doc_begin);
+    changed.file.set("ranges", 2 * q, next);
+    changed.file.set("ranges", 2 * q + 1, next);
+  }
+  if (!changed.what.empty()) {
+    changed.engine = flashinfer_ranges_engine(r, changed.file);
+    out.push_back(std::move(changed));
+  }
+  corrupted past{"a range past its request",
+                 file.with("ranges", 2 * q, std::int32_t{0})
+                     .with("ranges", 2 * q + 1, static_cast<std::int32_t>(length)),
+                 0,
+                 {},
+                 "flashinfer_ranges: ranges[" + std::to_string(q) + "] is [0, " +
+                     std::to_string(length) + "]; a range is (-1, -1) or inclusive [start, end] "
+                     "with 0 <= start <= end < " + std::to_string(length) + ", request " +
+                     std::to_string(t.document) + "'s key count"};
+  out.push_back(std::move(past));
+  return out;
+}
+
+inline std::vector<corrupted> cudnn_endpoints(const arrays& file, const oracle::row& r,
+                                              const oracle::mask& m, std::mt19937_64& rng) {
+  const index n = r.size(), q = uniform(rng, 0, n - 1);
+  const oracle::token& t = token_of(r, q);
+  const index functions = file["endpoints"].shape[1];
+  const index last = (functions - 1) * n + q;
+  const std::int32_t end = file.get<std::int32_t>("endpoints", last);
+  const std::int32_t before =
+      functions > 1 ? file.get<std::int32_t>("endpoints", (functions - 2) * n + q) : 0;
+  // Every built-in row sees a key, so its last interval is not empty.
+  REQUIRE(before < end);
+  std::vector<corrupted> out;
+  out.push_back({"a row one key shorter",
+                 file.with("endpoints", last, static_cast<std::int32_t>(end - 1)), n,
+                 flipped(m, q, t.doc_begin + end - 1), ""});
+  const index length = t.doc_end - t.doc_begin;
+  out.push_back({"an endpoint past its sequence",
+                 file.with("endpoints", last, static_cast<std::int32_t>(length + 1)),
+                 0,
+                 {},
+                 "cudnn_endpoints: endpoints[0, " + std::to_string(functions - 1) + ", " +
+                     std::to_string(q) + "] is " + std::to_string(length + 1) +
+                     "; a row's endpoints rise from 0 to its sequence's " +
+                     std::to_string(length) + " keys"});
+  return out;
+}
+
+// MagiAttention's rule, docs/formats.md#magi: a pair is visible when a slice
+// holds it, causal slices aligned bottom-right.
+inline std::function<bool(index, index)> magi_engine(const arrays& a) {
+  std::vector<std::array<std::int32_t, 5>> slices;
+  for (index s = 0; s < a["attn_type_map"].shape[0]; ++s)
+    slices.push_back({a.get<std::int32_t>("q_ranges", 2 * s), a.get<std::int32_t>("q_ranges", 2 * s + 1),
+                      a.get<std::int32_t>("k_ranges", 2 * s), a.get<std::int32_t>("k_ranges", 2 * s + 1),
+                      a.get<std::int32_t>("attn_type_map", s)});
+  return [slices](index q, index k) {
+    for (const auto& [q0, q1, k0, k1, type] : slices)
+      if (q0 <= q && q < q1 && k0 <= k && k < k1 && ((type & 1) == 0 || k - k1 <= q - q1) &&
+          ((type & 2) == 0 || k - k0 >= q - q0))
+        return true;
+    return false;
+  };
+}
+
+inline std::vector<corrupted> magi(const arrays& file, const oracle::row& r, std::mt19937_64& rng) {
+  const index n = r.size(), slices = file["attn_type_map"].shape[0];
+  const index s = uniform(rng, 0, slices - 1);
+  const std::int32_t k0 = file.get<std::int32_t>("k_ranges", 2 * s);
+  const std::int32_t k1 = file.get<std::int32_t>("k_ranges", 2 * s + 1);
+  REQUIRE(k0 < k1);
+  std::vector<corrupted> out;
+  corrupted narrower{"a slice one key narrower",
+                     file.with("k_ranges", 2 * s + 1, static_cast<std::int32_t>(k1 - 1)), n, {},
+                     ""};
+  narrower.engine = magi_engine(narrower.file);
+  out.push_back(std::move(narrower));
+  const std::int32_t q0 = file.get<std::int32_t>("q_ranges", 2 * s);
+  out.push_back({"a slice past the queries",
+                 file.with("q_ranges", 2 * s + 1, static_cast<std::int32_t>(n + 1)),
+                 0,
+                 {},
+                 "magi: q_ranges[" + std::to_string(s) + "] is [" + std::to_string(q0) + ", " +
+                     std::to_string(n + 1) + "); a range is half-open with 0 <= start <= end <= " +
+                     std::to_string(n)});
+  return out;
+}
+
+// fa4_block_sparse: a partial tile unlisted, which the kernel then skips.
+inline std::vector<corrupted> fa4_block_sparse(const arrays& file, const oracle::row& r,
+                                               const oracle::mask& m, std::mt19937_64& rng) {
+  const index n = r.size();
+  const index bq = file.get<std::int32_t>("block_size", 0);
+  const index bk = file.get<std::int32_t>("block_size", 1);
+  const index qbs = file["mask_block_idx"].shape[2], kbs = file["mask_block_idx"].shape[3];
+  std::vector<std::pair<index, std::int32_t>> partial;
+  for (index qb = 0; qb < qbs; ++qb)
+    for (const std::int32_t kb :
+         owned_arrays::listed_blocks(file, "mask_block_cnt", "mask_block_idx", qb, kbs))
+      partial.emplace_back(qb, kb);
+  // Blocks of 128 or more over a short row: tile (0, 0) holds visible pairs
+  // and is cut short by the row's end, so it is partial.
+  REQUIRE(!partial.empty());
+  const auto [qb, kb] =
+      partial[static_cast<std::size_t>(uniform(rng, 0, static_cast<index>(partial.size()) - 1))];
+  corrupted dropped{"a partial tile unlisted", file, n,
+                    [m, qb, kb, bq, bk](index q, index k) {
+                      return q / bq == qb && k / bk == kb ? false : m.visible(q, k);
+                    },
+                    ""};
+  owned_arrays::unlist_block(dropped.file, "mask_block_cnt", "mask_block_idx", qb, kbs, kb);
+  std::vector<corrupted> out;
+  out.push_back(std::move(dropped));
+  out.push_back({"a query block of 64",
+                 file.with("block_size", 0, std::int32_t{64}),
+                 0,
+                 {},
+                 "fa4_block_sparse: block_size: block size 64x" + std::to_string(bk) +
+                     " is not a multiple of 128 each way, which FlashAttention-4's tiles need"});
+  return out;
+}
+
 }  // namespace detail
 
 // The corruptions of `file`, a well-formed export in `format` of row `r` under
@@ -416,9 +568,14 @@ inline std::vector<corrupted> corrupt(const std::string& format, const arrays& f
   if (format == "flex") return detail::flex(file, r, m, rng);
   if (format == "flashinfer") return detail::flashinfer(file, r, m, rng);
   if (format == "flashmask") return detail::flashmask(file, r, m, rng);
-  if (format == "hf") return detail::hf(file, r, rng);
+  if (format == "hf") return detail::block_ids<std::int64_t>(format, "block_sequence_ids", file, r, rng);
+  if (format == "vllm_ids") return detail::block_ids<std::int32_t>(format, "range_ids", file, r, rng);
   if (format == "vllm") return detail::vllm(file, r, rng);
   if (format == "cu_seqlens") return detail::cu_seqlens(file, r, m, rng);
+  if (format == "flashinfer_ranges") return detail::flashinfer_ranges(file, r, rng);
+  if (format == "cudnn_endpoints") return detail::cudnn_endpoints(file, r, m, rng);
+  if (format == "magi") return detail::magi(file, r, rng);
+  if (format == "fa4_block_sparse") return detail::fa4_block_sparse(file, r, m, rng);
   FAIL("no corruptions for format ", format);
   return {};
 }

@@ -338,9 +338,12 @@ TEST_CASE("cli export: options a format does not take, bad values and size limit
       {call("flex", {"--block", "-4"}), bad_block, true},
       {call("flex", {"--block", "2147483648"}), bad_block, true},
       {call("flex", {"--block", "4 "}), bad_block, true},
-      {call("dense", {"--block", "64"}), "--block applies to --format flex only, not dense", false},
-      {call("llamacpp", {"--block", "64"}), "--block applies to --format flex only, not llamacpp",
-       false},
+      {call("dense", {"--block", "64"}),
+       "--block applies to --format flex or fa4_block_sparse only, not dense", false},
+      {call("llamacpp", {"--block", "64"}),
+       "--block applies to --format flex or fa4_block_sparse only, not llamacpp", false},
+      {call("fa4_block_sparse", {"--block", "64"}),
+       "fa4_block_sparse: block size 64x64 is not a multiple of 128 each way", false},
       {call("flex", {"--pad", "64"}), "--pad applies to --format llamacpp only, not flex", false},
       {call("llamacpp", {"--pad", "0"}),
        "option --pad expects a row multiple from 1 to 2^63 - 1, got '0'", true},
@@ -359,7 +362,8 @@ TEST_CASE("cli export: options a format does not take, bad values and size limit
        "--dtype does not apply to format flashinfer, whose arrays have fixed dtypes", false},
       {call("sparse", {}),
        "unknown format 'sparse'; expected dense, additive, intervals, flex, flashinfer, "
-       "flashmask, hf, vllm, llamacpp or cu_seqlens",
+       "flashmask, hf, vllm, llamacpp, cu_seqlens, flashinfer_ranges, cudnn_endpoints, magi, "
+       "vllm_ids or fa4_block_sparse",
        false},
       // A document of 131,072 tokens packs 2^31 bytes, past int32 offsets.
       {{"export", "--layout", "user:131072", "--paradigm", "ism", "--format", "flashinfer",
@@ -383,7 +387,8 @@ TEST_CASE("cli export: --max-bytes is checked for every format before any work")
   const std::string layout = "system:40,user:30,assistant:50|user:20,assistant:60";
   const fs::path file = s.out / "out";
   for (const std::string format :
-       {"flex", "flashinfer", "flashmask", "hf", "vllm", "llamacpp", "cu_seqlens"}) {
+       {"flex", "flashinfer", "flashmask", "hf", "vllm", "llamacpp", "cu_seqlens",
+        "flashinfer_ranges", "cudnn_endpoints", "magi", "vllm_ids", "fa4_block_sparse"}) {
     CAPTURE(format);
     // cu_seqlens cannot hold ism: it takes the causal mask of the same documents.
     const std::string paradigm = format == "cu_seqlens" ? "causal" : "ism";

@@ -53,7 +53,7 @@ std::vector<std::string> export_flags(const std::string& format) {
 }
 
 bool several_arrays(const std::string& format) {
-  return format == "intervals" || format == "flex" || format == "flashinfer";
+  return ism::format_from_name(format).arrays.size() > 1;
 }
 
 result export_file(const scratch& s, const std::string& layout, const std::string& paradigm,

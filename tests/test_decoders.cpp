@@ -63,6 +63,11 @@ std::vector<ism::export_options> option_sets(const std::string& format) {
     for (const ism::block_size b :
          {ism::block_size{1, 1}, ism::block_size{3, 5}, ism::block_size{16, 3}, ism::block_size{}})
       out.push_back(blocks(b.q, b.k));
+  } else if (format == "fa4_block_sparse") {
+    // Its blocks are multiples of 128: over layouts of up to 60 tokens, one
+    // partial tile.
+    out.push_back(blocks(128, 128));
+    out.push_back(blocks(256, 384));
   } else if (format == "llamacpp") {
     out.push_back(of_dtype(ism::npy_dtype::float16, 1));
     out.push_back(of_dtype(ism::npy_dtype::float32, 64));
@@ -87,20 +92,24 @@ ism::interval_mask as_interval_mask(const oracle::mask& m) {
 }
 
 // Whether `format` holds mask m of row r, by brute force over every pair from
-// docs/formats.md: flashinfer keeps each row in its document, flashmask each
-// key's rows in one range, hf and vllm are causal plus bidirectional blocks
-// within documents, cu_seqlens causal or full within every document.
+// docs/formats.md: flashinfer and cudnn_endpoints keep each row in its
+// document, flashmask each key's rows in one range, hf, vllm and vllm_ids are
+// causal plus bidirectional blocks within documents, flashinfer_ranges causal
+// within the document plus one run of later keys, cu_seqlens causal or full
+// within every document; magi, fa4_block_sparse and the rest hold any mask.
 bool expressible(const std::string& format, const oracle::row& r, const oracle::mask& m) {
   const index_t n = r.size();
   const auto same_document = [&](index_t q, index_t k) {
     return r.tokens[static_cast<std::size_t>(q)].document ==
            r.tokens[static_cast<std::size_t>(k)].document;
   };
-  const bool in_documents = format == "flashinfer", blocks = format == "hf" || format == "vllm",
-             column_ranges = format == "flashmask";
+  const bool in_documents = format == "flashinfer" || format == "cudnn_endpoints",
+             blocks = format == "hf" || format == "vllm" || format == "vllm_ids",
+             column_ranges = format == "flashmask", causal_and_run = format == "flashinfer_ranges";
   bool fits = true, causal = true, full = true;
   for (index_t q = 0; q < n; ++q) {
     bool chain = true;  // q and k in one block: each token between sees the next
+    index_t later_runs = 0;  // runs of visible keys after q
     for (index_t k = 0; k < n; ++k) {
       const bool v = m.visible(q, k), same = same_document(q, k);
       causal = causal && v == (same && k <= q);
@@ -108,10 +117,15 @@ bool expressible(const std::string& format, const oracle::row& r, const oracle::
       if (k > q) chain = chain && m.visible(k - 1, k);
       if (in_documents) fits = fits && (!v || same);
       if (blocks) fits = fits && v == (same && (k <= q || chain));
+      if (causal_and_run) {
+        fits = fits && (!v || same) && (v || !same || k > q);
+        later_runs += k > q && v && (k == q + 1 || !m.visible(q, k - 1));
+      }
       // Key k's rows are one range: no row sees it again after a gap.
       if (column_ranges && v && q >= 2 && !m.visible(q - 1, k))
         for (index_t above = 0; above < q - 1; ++above) fits = fits && !m.visible(above, k);
     }
+    fits = fits && later_runs <= 1;
   }
   return format == "cu_seqlens" ? causal || full : fits;
 }
@@ -405,7 +419,9 @@ std::string shape_text(const std::vector<index_t>& shape) {
 }
 
 // For each format, one array to break, a dtype it must refuse, the dtypes and
-// shape the message must then name (flex in 4 x 4 blocks: 4 x 4 tiles).
+// shape the message must then name (flex in 4 x 4 blocks: 4 x 4 tiles;
+// fa4_block_sparse in 128 x 128 blocks: one tile; magi under causal: a slice
+// a document).
 struct array_check {
   const char* format;
   const char* array;
@@ -425,6 +441,11 @@ constexpr array_check array_checks[] = {
     {"vllm", "ranges", ism::npy_dtype::int64, "int32", "[2, *, 2]"},
     {"llamacpp", "kq_mask", ism::npy_dtype::bfloat16, "float16 or float32", "[*, 13]"},
     {"cu_seqlens", "cu_seqlens", ism::npy_dtype::int64, "int32", "[*]"},
+    {"flashinfer_ranges", "ranges", ism::npy_dtype::int64, "int32", "[13, 2]"},
+    {"cudnn_endpoints", "endpoints", ism::npy_dtype::int64, "int32", "[1, *, 13]"},
+    {"magi", "k_ranges", ism::npy_dtype::int64, "int32", "[2, 2]"},
+    {"vllm_ids", "range_ids", ism::npy_dtype::int64, "int32", "[13]"},
+    {"fa4_block_sparse", "full_block_cnt", ism::npy_dtype::int64, "int32", "[1, 1, 1]"},
 };
 
 }  // namespace
@@ -436,7 +457,8 @@ TEST_CASE("decoders: every format refuses a wrong dtype, shape, size or set of a
   for (const array_check& c : array_checks) {
     CAPTURE(c.format);
     // Causal, which every format holds.
-    const fixture x(c.format, "causal", blocks(4, 4));
+    const fixture x(c.format, "causal",
+                    c.format == std::string("fa4_block_sparse") ? blocks(128, 128) : blocks(4, 4));
     const std::string prefix = std::string(c.format) + ": ";
     CHECK(disagree(x.decoded(x.file), oracle::mask_of("causal", oracle::describe(x.sequence)), 13)
               .pairs == 0);
@@ -754,20 +776,21 @@ namespace {
 // enough to be full, empty and partial; llama.cpp rows padded.
 ism::export_options mismatch_options(const std::string& format) {
   if (format == "flex") return blocks(3, 5);
+  if (format == "fa4_block_sparse") return blocks(128, 128);
   if (format == "llamacpp") return padded_to(64);
   return {};
 }
 
 // What an engine computes from a file exported under paradigm `a` and read
-// for a contract `b`: `a`'s mask, except inside flex's partial tiles, where
-// the mask_mod the loaders attach (the contract's) decides. Tiles are
-// classified here by brute force over `a`'s pairs; a tile is full when all of
-// its Bq x Bk pairs are visible, so one cut by the end of the row never is
-// (positions past N are hidden, as FlexAttention pads them).
+// for a contract `b`: `a`'s mask, except inside the partial tiles of flex and
+// fa4_block_sparse, where the mask_mod the loaders attach (the contract's)
+// decides. Tiles are classified here by brute force over `a`'s pairs; a tile
+// is full when all of its Bq x Bk pairs are visible, so one cut by the end of
+// the row never is (positions past N are hidden, as FlexAttention pads them).
 std::function<bool(index_t, index_t)> engine_of(const std::string& format,
                                                 const ism::export_options& o, const oracle::mask& a,
                                                 const oracle::mask& b, index_t n) {
-  if (format != "flex")
+  if (format != "flex" && format != "fa4_block_sparse")
     return [a](index_t q, index_t k) { return corruptions::contract_visible(a, q, k); };
   const index_t qbs = (n + o.block.q - 1) / o.block.q, kbs = (n + o.block.k - 1) / o.block.k;
   std::vector<index_t> seen(static_cast<std::size_t>(qbs * kbs), 0);
@@ -849,7 +872,7 @@ TEST_CASE(
       });
   // Every kind of corruption met at least once, a well-formed one and a
   // malformed one for every format.
-  CHECK(tried.size() == 25);
+  CHECK(tried.size() == 37);
   for (const auto& [what, count] : tried) {
     CAPTURE(what);
     CHECK(count > 0);
@@ -885,4 +908,316 @@ TEST_CASE("decoders: vllm ranges of a document are in order and apart") {
   CHECK(error_message<ism::format_error>([&] { ism::decode_vllm(arrays, sequence); }) ==
         "vllm: ranges[0, 1] starts at 2, inside or before the range before it; a document's "
         "ranges are listed in order and apart");
+}
+
+// ---------------------------------------------------------------------------
+// The native exports of issue 12: hand-checked arrays and every refusal
+// ---------------------------------------------------------------------------
+
+namespace {
+
+// The int32 items of an array, in C order.
+std::vector<std::int32_t> int32_items(const arrays& a, const std::string& name) {
+  std::vector<std::int32_t> out;
+  for (std::size_t i = 0; i < a[name].data.size() / 4; ++i)
+    out.push_back(a.get<std::int32_t>(name, static_cast<index_t>(i)));
+  return out;
+}
+
+// An interval mask of `layout` that no block-shaped paradigm makes: row q
+// sees [lo[q], hi[q]].
+ism::run_mask decode_mask(const std::string& format, const std::string& layout,
+                          const ism::interval_mask& m, const ism::export_options& o = {}) {
+  const ism::layout l = ism::parse_layout(layout);
+  const ism::encoded_arrays e = ism::export_arrays(l, m, format, o);
+  return decode(format, e.arrays, l, m, o);
+}
+
+}  // namespace
+
+TEST_CASE("decoders: flashinfer_ranges writes each block's range and refuses other rows") {
+  // ism over the packed row: blocks [0, 1], [2, 4] in both documents, the
+  // answers causal.
+  const fixture x("flashinfer_ranges", "ism");
+  CHECK(int32_items(x.file, "ranges") == std::vector<std::int32_t>{0,  1,  0,  1,  2, 4, 2, 4, 2,
+                                                                   4,  -1, -1, -1, -1, 0, 1, 0, 1,
+                                                                   2,  4,  2,  4,  2, 4, -1, -1});
+  CHECK(int32_items(x.file, "qo_indptr") == std::vector<std::int32_t>{0, 7, 13});
+  CHECK(int32_items(x.file, "kv_indptr") == std::vector<std::int32_t>{0, 7, 13});
+  // prefix: the prefix of each document is one range, its last token included.
+  const fixture prefix("flashinfer_ranges", "prefix");
+  CHECK(int32_items(prefix.file, "ranges") ==
+        std::vector<std::int32_t>{0, 4, 0, 4, 0, 4, 0, 4, 0, 4, -1, -1, -1, -1,
+                                  0, 4, 0, 4, 0, 4, 0, 4, 0, 4, -1, -1});
+
+  // Rows the engine's rule cannot give.
+  const std::string why = "] but the engine's rows see their document [0, 3) from its first "
+                          "token up to at least themselves";
+  const ism::layout l = ism::parse_layout("user:3");
+  const auto refused = [&](std::vector<index_t> lo, std::vector<index_t> hi) {
+    return error_message<ism::format_error>(
+        [&] { ism::export_arrays(l, ism::interval_mask(lo, hi), "flashinfer_ranges"); });
+  };
+  const std::string cannot = "flashinfer_ranges cannot express this mask: row ";
+  CHECK(refused({0, 1, 0}, {0, 1, 2}) == cannot + "1 sees [1, 1" + why);
+  CHECK(refused({0, 0, 0}, {0, 0, 2}) == cannot + "1 sees [0, 0" + why);
+  CHECK(refused({0, 0, 3}, {0, 1, 2}) == cannot + "2 sees [3, 2" + why);
+
+  // A range may be any run of the request's keys, even one apart from the
+  // causal part: row 0 sees key 0 and keys 2..3.
+  const ism::layout four = ism::parse_layout("user:4");
+  arrays a;
+  a.add("ranges", owned_arrays::make_owned(std::vector<std::int32_t>{2, 3, -1, -1, -1, -1, -1, -1},
+                                           {4, 2}));
+  for (const char* name : {"qo_indptr", "kv_indptr"})
+    a.add(name, owned_arrays::make_owned(std::vector<std::int32_t>{0, 4}, {2}));
+  const ism::run_mask apart = ism::decode_flashinfer_ranges(a.views(), four);
+  CHECK(std::vector<ism::key_run>(apart.row(0).begin(), apart.row(0).end()) ==
+        std::vector<ism::key_run>{{0, 1}, {2, 4}});
+  // Fewer queries than keys: causal is aligned bottom-right, so query i sees
+  // keys up to i + 2 of the request's 4 (one request of 2 queries and 4 keys,
+  // then one of 2 queries and no keys).
+  arrays chunk;
+  chunk.add("ranges", owned_arrays::make_owned(std::vector<std::int32_t>(8, -1), {4, 2}));
+  chunk.add("qo_indptr", owned_arrays::make_owned(std::vector<std::int32_t>{0, 2, 4}, {3}));
+  chunk.add("kv_indptr", owned_arrays::make_owned(std::vector<std::int32_t>{0, 4, 4}, {3}));
+  const ism::run_mask aligned = ism::decode_flashinfer_ranges(chunk.views(), four);
+  CHECK(std::vector<ism::key_run>(aligned.row(0).begin(), aligned.row(0).end()) ==
+        std::vector<ism::key_run>{{0, 3}});
+  CHECK(std::vector<ism::key_run>(aligned.row(1).begin(), aligned.row(1).end()) ==
+        std::vector<ism::key_run>{{0, 4}});
+  CHECK(aligned.row(2).empty());
+
+  // Malformed files.
+  CHECK(x.error(x.file.with("ranges", 2 * 3, std::int32_t{3}).with("ranges", 2 * 3 + 1,
+                                                                   std::int32_t{2})) ==
+        "flashinfer_ranges: ranges[3] is [3, 2]; a range is (-1, -1) or inclusive [start, end] "
+        "with 0 <= start <= end < 7, request 0's key count");
+  CHECK(x.error(x.file.with("ranges", 2 * 8, std::int32_t{-1})) ==
+        "flashinfer_ranges: ranges[8] is [-1, 1]; a range is (-1, -1) or inclusive [start, end] "
+        "with 0 <= start <= end < 6, request 1's key count");
+  CHECK(x.error(x.file.with("qo_indptr", 2, std::int32_t{12})) ==
+        "flashinfer_ranges: qo_indptr must run from 0 to the layout's 13 tokens");
+  CHECK(x.error(x.file.with("kv_indptr", 1, std::int32_t{14})) ==
+        "flashinfer_ranges: kv_indptr[2] is below the entry before it");
+  arrays one = x.file;
+  for (const char* name : {"qo_indptr", "kv_indptr"}) {
+    one[name].shape = {1};
+    one[name].data.resize(4);
+  }
+  CHECK(x.error(one) == "flashinfer_ranges: qo_indptr needs at least 2 entries");
+}
+
+TEST_CASE("decoders: cudnn_endpoints writes one endpoint a row, or three, and refuses others") {
+  const fixture x("cudnn_endpoints", "ism");
+  CHECK(x.file["endpoints"].shape == std::vector<index_t>{1, 1, 13});
+  CHECK(int32_items(x.file, "endpoints") ==
+        std::vector<std::int32_t>{2, 2, 5, 5, 5, 6, 7, 2, 2, 5, 5, 5, 6});
+  CHECK(int32_items(x.file, "cu_seqlens") == std::vector<std::int32_t>{0, 7, 13});
+
+  // A sliding window does not start at the document's first token: three
+  // endpoints a row, [0, 0) then [lo, hi + 1); a row that sees nothing is all 0.
+  const std::string layout = "user:3 | user:2";
+  const ism::interval_mask window({0, 0, 1, 3, 4}, {0, 1, 2, 3, 3});
+  const ism::layout l = ism::parse_layout(layout);
+  const ism::encoded_arrays e = ism::export_arrays(l, window, "cudnn_endpoints");
+  const arrays file(e.arrays);
+  CHECK(file["endpoints"].shape == std::vector<index_t>{1, 3, 5});
+  CHECK(int32_items(file, "endpoints") ==
+        std::vector<std::int32_t>{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 1, 0});
+  CHECK(ism::compare_masks(decode_mask("cudnn_endpoints", layout, window), window).equal());
+
+  CHECK(error_message<ism::format_error>([&] {
+          ism::export_arrays(l, ism::interval_mask({0, 0, 0, 2, 3}, {0, 1, 2, 3, 4}),
+                             "cudnn_endpoints");
+        }) == "cudnn_endpoints cannot express this mask: row 3 sees [2, 3], outside its document "
+              "[3, 5); endpoints are key positions within the row's own sequence");
+
+  // Any odd count of endpoints decodes: five give row 0 of a sequence of 4
+  // keys 0 and 2..3, and an empty sequence between is allowed.
+  const ism::layout four = ism::parse_layout("user:4");
+  arrays five;
+  std::vector<std::int32_t> endpoints(5 * 4, 4);
+  endpoints[0] = 1, endpoints[4] = 2, endpoints[8] = 3, endpoints[12] = 3, endpoints[16] = 4;
+  five.add("endpoints", owned_arrays::make_owned(endpoints, {1, 5, 4}));
+  five.add("cu_seqlens", owned_arrays::make_owned(std::vector<std::int32_t>{0, 0, 4}, {3}));
+  const ism::run_mask m = ism::decode_cudnn_endpoints(five.views(), four);
+  CHECK(std::vector<ism::key_run>(m.row(0).begin(), m.row(0).end()) ==
+        std::vector<ism::key_run>{{0, 1}, {2, 4}});
+  CHECK(std::vector<ism::key_run>(m.row(1).begin(), m.row(1).end()) ==
+        std::vector<ism::key_run>{{0, 4}});
+
+  // Malformed files.
+  arrays even = x.file;
+  even["endpoints"].shape = {1, 2, 13};
+  even["endpoints"].data.resize(2 * 13 * 4);
+  CHECK(x.error(even) == "cudnn_endpoints: endpoints has nfunc = 2; cuDNN takes a positive odd "
+                         "number of endpoints a row");
+  arrays none = x.file;
+  none["endpoints"].shape = {1, 0, 13};
+  none["endpoints"].data.clear();
+  CHECK(x.error(none) == "cudnn_endpoints: endpoints has nfunc = 0; cuDNN takes a positive odd "
+                         "number of endpoints a row");
+  const std::string run = "cudnn_endpoints: cu_seqlens must run from 0 to the layout's 13 tokens "
+                          "with at least one sequence";
+  CHECK(x.error(x.file.with("cu_seqlens", 0, std::int32_t{1})) == run);
+  CHECK(x.error(x.file.with("cu_seqlens", 2, std::int32_t{12})) == run);
+  CHECK(x.error(x.file.with("cu_seqlens", 1, std::int32_t{-1})) ==
+        "cudnn_endpoints: cu_seqlens[1] = -1 is below cu_seqlens[0] = 0");
+  CHECK(x.error(x.file.with("endpoints", 4, std::int32_t{-1})) ==
+        "cudnn_endpoints: endpoints[0, 0, 4] is -1; a row's endpoints rise from 0 to its "
+        "sequence's 7 keys");
+  CHECK(error_message<ism::format_error>([&] {
+          ism::decode_cudnn_endpoints(
+              arrays(e.arrays).with("endpoints", 5 + 3, std::int32_t{3}).views(), l);
+        }) == "cudnn_endpoints: endpoints[0, 1, 3] is 3; a row's endpoints rise from 0 to its "
+              "sequence's 2 keys");
+  CHECK(error_message<ism::format_error>([&] {
+          ism::decode_cudnn_endpoints(
+              arrays(e.arrays).with("endpoints", 10 + 2, std::int32_t{0}).views(), l);
+        }) == "cudnn_endpoints: endpoints[0, 2, 2] is 0; a row's endpoints rise from 0 to its "
+              "sequence's 3 keys");
+}
+
+TEST_CASE("decoders: magi writes full and causal slices and reads all four slice types") {
+  const fixture x("magi", "ism");
+  CHECK(int32_items(x.file, "q_ranges") ==
+        std::vector<std::int32_t>{0, 2, 2, 5, 5, 7, 7, 9, 9, 12, 12, 13});
+  CHECK(int32_items(x.file, "k_ranges") ==
+        std::vector<std::int32_t>{0, 2, 0, 5, 0, 7, 7, 9, 7, 12, 7, 13});
+  CHECK(int32_items(x.file, "attn_type_map") == std::vector<std::int32_t>{0, 0, 1, 0, 0, 0});
+  const fixture causal("magi", "causal");
+  CHECK(int32_items(causal.file, "q_ranges") == std::vector<std::int32_t>{0, 7, 7, 13});
+  CHECK(int32_items(causal.file, "k_ranges") == std::vector<std::int32_t>{0, 7, 7, 13});
+  CHECK(int32_items(causal.file, "attn_type_map") == std::vector<std::int32_t>{1, 1});
+
+  // Any interval mask fits: rows that start at another key each need a slice
+  // (unless causal steps continue them), rows that see nothing none, and rows
+  // may see other documents.
+  const std::string layout = "user:3 | user:3";
+  const ism::interval_mask window({0, 0, 1, 2, 5, 0}, {0, 1, 2, 3, 4, 5});
+  const ism::layout l = ism::parse_layout(layout);
+  const arrays file(ism::export_arrays(l, window, "magi").arrays);
+  CHECK(int32_items(file, "q_ranges") == std::vector<std::int32_t>{0, 2, 2, 3, 3, 4, 5, 6});
+  CHECK(int32_items(file, "k_ranges") == std::vector<std::int32_t>{0, 2, 1, 3, 2, 4, 0, 6});
+  CHECK(int32_items(file, "attn_type_map") == std::vector<std::int32_t>{1, 0, 0, 0});
+  CHECK(ism::compare_masks(decode_mask("magi", layout, window), window).equal());
+
+  // The four types over queries [0, 5) and keys [1, 3) of six tokens, as
+  // MagiAttention draws them for 5 queries and 2 keys.
+  const ism::layout six = ism::parse_layout("user:6");
+  const auto rows_of = [&](std::int32_t type) {
+    arrays a;
+    a.add("q_ranges", owned_arrays::make_owned(std::vector<std::int32_t>{0, 5}, {1, 2}));
+    a.add("k_ranges", owned_arrays::make_owned(std::vector<std::int32_t>{1, 3}, {1, 2}));
+    a.add("attn_type_map", owned_arrays::make_owned(std::vector<std::int32_t>{type}, {1}));
+    const ism::run_mask m = ism::decode_magi(a.views(), six);
+    std::vector<std::vector<ism::key_run>> out;
+    for (index_t q = 0; q < 6; ++q) out.emplace_back(m.row(q).begin(), m.row(q).end());
+    return out;
+  };
+  using rows = std::vector<std::vector<ism::key_run>>;
+  CHECK(rows_of(0) == rows{{{1, 3}}, {{1, 3}}, {{1, 3}}, {{1, 3}}, {{1, 3}}, {}});
+  CHECK(rows_of(1) == rows{{}, {}, {}, {{1, 2}}, {{1, 3}}, {}});
+  CHECK(rows_of(2) == rows{{{1, 3}}, {{2, 3}}, {}, {}, {}, {}});
+  CHECK(rows_of(3) == rows{{}, {}, {}, {}, {}, {}});
+
+  // Malformed files.
+  CHECK(x.error(x.file.with("k_ranges", 2, std::int32_t{6})) ==
+        "magi: k_ranges[1] is [6, 5); a range is half-open with 0 <= start <= end <= 13");
+  CHECK(x.error(x.file.with("k_ranges", 0, std::int32_t{-1})) ==
+        "magi: k_ranges[0] is [-1, 2); a range is half-open with 0 <= start <= end <= 13");
+  CHECK(x.error(x.file.with("attn_type_map", 4, std::int32_t{4})) ==
+        "magi: attn_type_map[4] is 4; types are 0 (full), 1 (causal), 2 (inverse causal) and 3 "
+        "(bidirectional causal)");
+  // Slice 1 reaching back over slice 0's queries holds their pairs twice.
+  CHECK(x.error(x.file.with("q_ranges", 2, std::int32_t{1})) ==
+        "magi: slices 0 and 1 both hold query 1 and key 0; the engine would count the pair twice");
+}
+
+TEST_CASE("decoders: vllm_ids writes the blocks' ids as int32") {
+  const fixture x("vllm_ids", "ism");
+  CHECK(int32_items(x.file, "range_ids") ==
+        std::vector<std::int32_t>{0, 0, 1, 1, 1, -1, -1, 2, 2, 3, 3, 3, -1});
+  CHECK(x.error(x.file.with("range_ids", 6, std::int32_t{13})) ==
+        "vllm_ids: range_ids[6] is 13; ids are -1 (causal) or block numbers from 0 to 12");
+  CHECK(error_message<ism::format_error>([&] {
+          ism::export_arrays(ism::parse_layout("user:3"),
+                             ism::interval_mask({0, 0, 0}, {1, 2, 2}), "vllm_ids");
+        }) == "vllm_ids cannot express this mask: row 1 sees [0, 2], while token 0 of its block "
+              "sees up to 1; the format holds masks that are causal within each document, or "
+              "bidirectional inside blocks of tokens");
+}
+
+TEST_CASE("decoders: fa4_block_sparse lists full, partial and empty tiles of 128 and more") {
+  // Long enough for tiles of every kind.
+  const ism::layout l =
+      ism::parse_layout("system:40,user:300,assistant:200 | user:100,tool:60,assistant:160");
+  const oracle::row r = oracle::describe(l);
+  for (const std::string& name : paradigm_names) {
+    CAPTURE(name);
+    const ism::interval_mask mask = ism::paradigm_from_name(name).intervals(l);
+    const oracle::mask expected = oracle::mask_of(name, r);
+    for (const ism::export_options& o : {blocks(128, 128), blocks(256, 128), blocks(128, 384)}) {
+      const std::string options = options_text(o);
+      CAPTURE(options);
+      const arrays file(ism::export_arrays(l, mask, "fa4_block_sparse", o).arrays);
+      CHECK(disagree(decode("fa4_block_sparse", file.views(), l, mask, o), expected, r.size())
+                .pairs == 0);
+      if (name == "causal" && o.block == ism::block_size{128, 128}) {
+        // 860 tokens: 7 x 7 tiles; the second document starts at 540, in
+        // query block 4, and the last block is cut short, so never full.
+        CHECK(int32_items(file, "full_block_cnt") == std::vector<std::int32_t>{0, 1, 2, 3, 0, 0, 0});
+        CHECK(int32_items(file, "mask_block_cnt") == std::vector<std::int32_t>{1, 1, 1, 1, 5, 2, 3});
+      }
+      // Index rows cut to the longest list decode the same, as FA4 allows.
+      const auto counts = [&](const char* name_) {
+        const std::vector<std::int32_t> c = int32_items(file, name_);
+        return *std::max_element(c.begin(), c.end());
+      };
+      const index_t width = std::max(counts("mask_block_cnt"), counts("full_block_cnt"));
+      arrays compact = file;
+      for (const char* idx : {"mask_block_idx", "full_block_idx"}) {
+        std::vector<index_t> shape = file[idx].shape;
+        std::vector<std::int32_t> items;
+        for (index_t row = 0; row < shape[2]; ++row)
+          for (index_t j = 0; j < width; ++j)
+            items.push_back(file.get<std::int32_t>(idx, row * shape[3] + j));
+        shape[3] = width;
+        compact[idx] = owned_arrays::make_owned(items, shape);
+      }
+      CHECK(disagree(decode("fa4_block_sparse", compact.views(), l, mask, o), expected, r.size())
+                .pairs == 0);
+    }
+  }
+
+  // The block-size rule, on export and in a file.
+  const fixture x("fa4_block_sparse", "ism", blocks(128, 128));
+  for (const ism::block_size b : {ism::block_size{64, 128}, ism::block_size{128, 96}}) {
+    const std::string message = "fa4_block_sparse: block size " + std::to_string(b.q) + "x" +
+                                std::to_string(b.k) +
+                                " is not a multiple of 128 each way, which FlashAttention-4's "
+                                "tiles need";
+    CHECK(error_message<ism::argument_error>([&] {
+            ism::export_arrays(x.sequence, x.mask, "fa4_block_sparse", blocks(b.q, b.k));
+          }) == message);
+    CHECK(error_message<ism::argument_error>([&] {
+            ism::format_from_name("fa4_block_sparse")
+                .shapes(x.sequence, [&]() -> const ism::interval_mask& { return x.mask; },
+                        blocks(b.q, b.k));
+          }) == message);
+  }
+  CHECK(x.error(x.file.with("block_size", 1, std::int32_t{0})) ==
+        "fa4_block_sparse: block_size: block size 128x0 is not a multiple of 128 each way, which "
+        "FlashAttention-4's tiles need");
+  arrays wide = x.file;
+  wide["mask_block_idx"].shape = {1, 1, 1, 2};
+  wide["mask_block_idx"].data.resize(8);
+  CHECK(x.error(wide) ==
+        "fa4_block_sparse: mask_block_idx lists 2 blocks a row, more than the 1 key blocks");
+  CHECK(x.error(x.file.with("full_block_cnt", 0, std::int32_t{1})) ==
+        "fa4_block_sparse: key block 0 of query block 0 is listed both full and partial");
+  CHECK(x.error(x.file.with("mask_block_idx", 0, std::int32_t{1})) ==
+        "fa4_block_sparse: mask_block_idx[0, 0] is 1; a row lists blocks ascending, each in "
+        "[0, 1)");
 }

@@ -11,14 +11,19 @@
 #include "ism/export_format.hpp"
 #include "ism/exports/additive.hpp"
 #include "ism/exports/cu_seqlens.hpp"
+#include "ism/exports/cudnn_endpoints.hpp"
 #include "ism/exports/dense.hpp"
+#include "ism/exports/fa4_block_sparse.hpp"
 #include "ism/exports/flashinfer.hpp"
+#include "ism/exports/flashinfer_ranges.hpp"
 #include "ism/exports/flashmask.hpp"
 #include "ism/exports/flex.hpp"
 #include "ism/exports/hf.hpp"
 #include "ism/exports/intervals.hpp"
 #include "ism/exports/llamacpp.hpp"
+#include "ism/exports/magi.hpp"
 #include "ism/exports/vllm.hpp"
+#include "ism/exports/vllm_ids.hpp"
 
 namespace ism {
 inline namespace v0 {
@@ -43,7 +48,9 @@ inline const std::vector<export_format>& formats() {
     std::vector<export_format> out;
     for (export_format f : {dense_format(), additive_format(), intervals_format(), flex_format(),
                             flashinfer_format(), flashmask_format(), hf_format(), vllm_format(),
-                            llamacpp_format(), cu_seqlens_format()})
+                            llamacpp_format(), cu_seqlens_format(), flashinfer_ranges_format(),
+                            cudnn_endpoints_format(), magi_format(), vllm_ids_format(),
+                            fa4_block_sparse_format()})
       out.push_back(detail::with_default_write(std::move(f)));
     return out;
   }();

@@ -218,7 +218,9 @@ command export_command() {
            {"--output", "-o", "FILE", "Where to write the .npy or .npz file.", true},
            {"--dtype", "", "T", dtypes, false},
            {"--block", "", "BQ[,BK]",
-            "flex only: query and key block sizes (default 128,128; BK defaults to BQ).", false},
+            "flex and fa4_block_sparse only: query and key block sizes (default 128,128; BK "
+            "defaults to BQ; fa4_block_sparse takes multiples of 128).",
+            false},
            {"--pad", "", "N",
             "llamacpp only: pad rows to a multiple of N with all-hidden rows (default 1: none; 64 "
             "for ggml builds with GGML_KQ_MASK_PAD 64).",

@@ -18,6 +18,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ism/detail/check_mask_fits.hpp"
@@ -104,6 +105,22 @@ inline std::vector<named_array> named_arrays(const flashinfer_export& x) {
   return out;
 }
 
+namespace detail {
+
+// Checks FlashInfer's token offsets `name`, one entry per request and the
+// total: they run from 0 to the layout's n tokens and never fall.
+inline void check_token_offsets(const format_arrays& file, std::string_view name,
+                                std::span<const std::int32_t> offsets, index_t n) {
+  if (offsets.front() != 0 || offsets.back() != n)
+    file.fail(std::string(name) + " must run from 0 to the layout's " + std::to_string(n) +
+              " tokens");
+  for (std::size_t r = 1; r < offsets.size(); ++r)
+    if (offsets[r] < offsets[r - 1])
+      file.fail(std::string(name) + "[" + std::to_string(r) + "] is below the entry before it");
+}
+
+}  // namespace detail
+
 // The mask FlashInfer computes: request r's queries [qo_indptr[r],
 // qo_indptr[r + 1]) against its keys [kv_indptr[r], kv_indptr[r + 1]), bit
 // (i, j) of its packed block set where query i sees key j; no query sees
@@ -125,14 +142,8 @@ inline run_mask decode_flashinfer(std::span<const named_array> arrays, const lay
   const auto qo = file.values<std::int32_t>("qo_indptr");
   const auto kv = file.values<std::int32_t>("kv_indptr");
   const index_t n = sequence.size();
-  for (const auto& [offsets, name] : {std::pair{qo, "qo_indptr"}, std::pair{kv, "kv_indptr"}}) {
-    if (offsets.front() != 0 || offsets.back() != n)
-      file.fail(std::string(name) + " must run from 0 to the layout's " + std::to_string(n) +
-                " tokens");
-    for (index_t r = 0; r < requests; ++r)
-      if (offsets[r + 1] < offsets[r])
-        file.fail(std::string(name) + "[" + std::to_string(r + 1) + "] is below the entry before it");
-  }
+  detail::check_token_offsets(file, "qo_indptr", qo, n);
+  detail::check_token_offsets(file, "kv_indptr", kv, n);
   if (mask_at.front() != 0) file.fail("mask_indptr[0] must be 0");
   run_mask out(n, max_runs);
   for (index_t r = 0; r < requests; ++r) {

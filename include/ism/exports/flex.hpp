@@ -138,14 +138,14 @@ inline std::vector<named_array> named_arrays(const flex_export& x) {
 
 namespace detail {
 
-// Checks the lists of `rows` rows, counts[i] ascending entries of indices row
-// i below `width`, and returns them (the padding past each count is free).
-inline std::vector<std::vector<index_t>> read_padded_lists(const format_arrays& file,
-                                                           std::string_view counts_name,
-                                                           std::string_view indices_name,
-                                                           index_t rows, index_t width) {
-  file.check(counts_name, {npy_dtype::int32}, {rows});
-  file.check(indices_name, {npy_dtype::int32}, {rows, width});
+// Reads the lists of `rows` rows, counts[i] ascending entries of row i of
+// `indices` (rows of `width` entries), each a block below `blocks`; the
+// entries past a count are free. Throws format_error naming the arrays.
+inline std::vector<std::vector<index_t>> padded_lists(const format_arrays& file,
+                                                      std::string_view counts_name,
+                                                      std::string_view indices_name,
+                                                      index_t rows, index_t width,
+                                                      index_t blocks) {
   const auto counts = file.values<std::int32_t>(counts_name);
   const auto indices = file.values<std::int32_t>(indices_name);
   std::vector<std::vector<index_t>> out(static_cast<std::size_t>(rows));
@@ -155,14 +155,25 @@ inline std::vector<std::vector<index_t>> read_padded_lists(const format_arrays& 
                 std::to_string(counts[i]) + ", outside [0, " + std::to_string(width) + "]");
     for (index_t j = 0; j < counts[i]; ++j) {
       const index_t block = indices[static_cast<std::size_t>(i * width + j)];
-      if (block < 0 || block >= width || (j > 0 && block <= out[i].back()))
+      if (block < 0 || block >= blocks || (j > 0 && block <= out[i].back()))
         file.fail(std::string(indices_name) + "[" + std::to_string(i) + ", " + std::to_string(j) +
                   "] is " + std::to_string(block) + "; a row lists blocks ascending, each in [0, " +
-                  std::to_string(width) + ")");
+                  std::to_string(blocks) + ")");
       out[i].push_back(block);
     }
   }
   return out;
+}
+
+// Checks the lists of `rows` rows as arrays [rows] and [rows, width] and
+// reads them (padded_lists).
+inline std::vector<std::vector<index_t>> read_padded_lists(const format_arrays& file,
+                                                           std::string_view counts_name,
+                                                           std::string_view indices_name,
+                                                           index_t rows, index_t width) {
+  file.check(counts_name, {npy_dtype::int32}, {rows});
+  file.check(indices_name, {npy_dtype::int32}, {rows, width});
+  return padded_lists(file, counts_name, indices_name, rows, width, width);
 }
 
 // The lists of `forward` turned the other way: row j lists the i with j in forward[i].
@@ -171,6 +182,39 @@ inline std::vector<std::vector<index_t>> transposed(const std::vector<std::vecto
   std::vector<std::vector<index_t>> out(static_cast<std::size_t>(width));
   for (std::size_t i = 0; i < forward.size(); ++i)
     for (const index_t j : forward[i]) out[static_cast<std::size_t>(j)].push_back(static_cast<index_t>(i));
+  return out;
+}
+
+// The mask a block-sparse kernel computes from its forward lists over `grid`:
+// the tiles listed full are visible, mask_mod decides the pairs inside those
+// listed partial, and the others are hidden. Throws format_error for a tile
+// listed both full and partial.
+template <interval_backed_mask M>
+run_mask decode_tiles(const format_arrays& file, const block_grid& grid,
+                      const std::vector<std::vector<index_t>>& partial,
+                      const std::vector<std::vector<index_t>>& full, const M& mask_mod,
+                      index_t max_runs) {
+  run_mask out(grid.range.cols(), max_runs);
+  for (index_t qb = 0; qb < grid.query_blocks(); ++qb) {
+    std::vector<key_run> whole_tiles;
+    for (const index_t kb : full[static_cast<std::size_t>(qb)]) {
+      if (std::binary_search(partial[qb].begin(), partial[qb].end(), kb))
+        file.fail("key block " + std::to_string(kb) + " of query block " + std::to_string(qb) +
+                  " is listed both full and partial");
+      const chunk tile = grid.tile(qb, kb);
+      whole_tiles.push_back({tile.k0, tile.k1});
+    }
+    const chunk rows = grid.tile(qb, 0);
+    for (index_t q = rows.q0; q < rows.q1; ++q) {
+      std::vector<key_run> runs = whole_tiles;
+      for (const index_t kb : partial[static_cast<std::size_t>(qb)]) {
+        const chunk tile = grid.tile(qb, kb);
+        const row_interval r = clamp(mask_mod.interval(q), tile.k0, tile.k1);
+        if (!r.empty()) runs.push_back({r.lo, r.hi + 1});
+      }
+      out.add_row(std::move(runs));
+    }
+  }
   return out;
 }
 
@@ -209,28 +253,7 @@ run_mask decode_flex(std::span<const named_array> arrays, const layout& sequence
   if (detail::transposed(partial, kbs) != partial_t || detail::transposed(full, kbs) != full_t)
     file.fail("the q_* lists are not the transpose of the kv_* lists");
 
-  run_mask out(n, max_runs);
-  for (index_t qb = 0; qb < qbs; ++qb) {
-    std::vector<key_run> whole_tiles;
-    for (const index_t kb : full[static_cast<std::size_t>(qb)]) {
-      if (std::binary_search(partial[qb].begin(), partial[qb].end(), kb))
-        file.fail("key block " + std::to_string(kb) + " of query block " + std::to_string(qb) +
-                  " is listed both full and partial");
-      const chunk tile = grid.tile(qb, kb);
-      whole_tiles.push_back({tile.k0, tile.k1});
-    }
-    const chunk rows = grid.tile(qb, 0);
-    for (index_t q = rows.q0; q < rows.q1; ++q) {
-      std::vector<key_run> runs = whole_tiles;
-      for (const index_t kb : partial[static_cast<std::size_t>(qb)]) {
-        const chunk tile = grid.tile(qb, kb);
-        const row_interval r = clamp(mask_mod.interval(q), tile.k0, tile.k1);
-        if (!r.empty()) runs.push_back({r.lo, r.hi + 1});
-      }
-      out.add_row(std::move(runs));
-    }
-  }
-  return out;
+  return detail::decode_tiles(file, grid, partial, full, mask_mod, max_runs);
 }
 
 inline export_format flex_format() {

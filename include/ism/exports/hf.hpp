@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "ism/detail/format_arrays.hpp"
@@ -32,16 +34,28 @@ inline std::vector<named_array> hf_shapes(index_t tokens) {
   return {{"block_sequence_ids", {npy_dtype::int64, {tokens}, {}}}};
 }
 
+namespace detail {
+
+// One id per token, of dtype Id: the index of the token's bidirectional block
+// (bidirectional_blocks) in sequence order, or -1 outside every block. In
+// O(N); throws format_error naming `format` when the mask is not
+// causal-or-block within each document.
+template <class Id>
+std::vector<Id> block_ids(const layout& sequence, const interval_mask& m, std::string_view format) {
+  const std::vector<bidirectional_block> blocks = bidirectional_blocks(sequence, m, format);
+  std::vector<Id> out(static_cast<std::size_t>(sequence.size()), Id{-1});
+  for (std::size_t id = 0; id < blocks.size(); ++id)
+    for (index_t t = blocks[id].begin; t < blocks[id].end; ++t)
+      out[static_cast<std::size_t>(t)] = static_cast<Id>(id);
+  return out;
+}
+
+}  // namespace detail
+
 // In O(N). Throws format_error when the mask is not causal-or-block within
 // each document (bidirectional_blocks).
 inline hf_export export_hf(const layout& sequence, const interval_mask& m) {
-  const std::vector<bidirectional_block> blocks = bidirectional_blocks(sequence, m, "hf");
-  hf_export out;
-  out.block_sequence_ids.assign(static_cast<std::size_t>(sequence.size()), -1);
-  for (std::size_t id = 0; id < blocks.size(); ++id)
-    for (index_t t = blocks[id].begin; t < blocks[id].end; ++t)
-      out.block_sequence_ids[static_cast<std::size_t>(t)] = static_cast<std::int64_t>(id);
-  return out;
+  return {detail::block_ids<std::int64_t>(sequence, m, "hf")};
 }
 
 // The arrays to write; they point into x, which must outlive them.
@@ -82,27 +96,35 @@ std::vector<std::vector<key_run>> runs_of_ids(std::span<const Id> ids, index_t i
   return out;
 }
 
+// The mask of per-token block ids `name` of dtype Id in `file` over causal
+// attention within the layout's documents. Throws format_error for a wrong
+// dtype or shape, or an id below -1 or not below N (ids are numbered from 0,
+// one per block).
+template <class Id>
+run_mask decode_block_ids(const format_arrays& file, std::string_view name, const layout& sequence,
+                          index_t max_runs) {
+  const index_t n = sequence.size();
+  file.check(name, {npy_dtype_of<Id>}, {n});
+  const std::span<const Id> ids = file.values<Id>(name);
+  for (index_t t = 0; t < n; ++t)
+    if (ids[t] < -1 || ids[t] >= n)
+      file.fail(std::string(name) + "[" + std::to_string(t) + "] is " + std::to_string(ids[t]) +
+                "; ids are -1 (causal) or block numbers from 0 to " + std::to_string(n - 1));
+  const auto same_id = runs_of_ids(ids, n);
+  run_mask out(n, max_runs);
+  for (const document_span& doc : sequence.documents())
+    for (index_t q = doc.begin; q < doc.end; ++q) out.add_row(overlay_row(q, doc, ids, same_id));
+  return out;
+}
+
 }  // namespace detail
 
-// The mask an engine builds from block_sequence_ids and the layout's documents.
-// Throws format_error for a wrong dtype or shape, or an id below -1 or not
-// below N (ids are numbered from 0, one per block).
+// The mask an engine builds from block_sequence_ids and the layout's documents
+// (detail::decode_block_ids).
 inline run_mask decode_hf(std::span<const named_array> arrays, const layout& sequence,
                          index_t max_runs = unlimited_runs) {
   const detail::format_arrays file("hf", arrays, {"block_sequence_ids"});
-  const index_t n = sequence.size();
-  file.check("block_sequence_ids", {npy_dtype::int64}, {n});
-  const std::span<const std::int64_t> ids = file.values<std::int64_t>("block_sequence_ids");
-  for (index_t t = 0; t < n; ++t)
-    if (ids[t] < -1 || ids[t] >= n)
-      file.fail("block_sequence_ids[" + std::to_string(t) + "] is " + std::to_string(ids[t]) +
-                "; ids are -1 (causal) or block numbers from 0 to " + std::to_string(n - 1));
-  const auto same_id = detail::runs_of_ids(ids, n);
-  run_mask out(n, max_runs);
-  for (const document_span& doc : sequence.documents())
-    for (index_t q = doc.begin; q < doc.end; ++q)
-      out.add_row(detail::overlay_row(q, doc, ids, same_id));
-  return out;
+  return detail::decode_block_ids<std::int64_t>(file, "block_sequence_ids", sequence, max_runs);
 }
 
 inline export_format hf_format() {
