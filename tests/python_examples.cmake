@@ -43,11 +43,15 @@ if(NOT _ism_python)
   endif()
 endif()
 
-set(_ism_formats dense additive intervals flex flashinfer flashmask hf vllm llamacpp cu_seqlens)
+set(_ism_formats dense additive intervals flex flashinfer flashmask hf vllm llamacpp cu_seqlens
+                 flashinfer_ranges cudnn_endpoints magi vllm_ids fa4_block_sparse)
+# Formats whose example has no engine step: llama.cpp takes its KQ mask in C++
+# only; the FlashInfer ranges wrapper, cuDNN's flex attention, MagiAttention and
+# FlashAttention-4 run on CUDA GPUs only; no vLLM API takes vllm_ids.
+set(_ism_numpy_only llamacpp flashinfer_ranges cudnn_endpoints magi vllm_ids fa4_block_sparse)
 foreach(_format IN LISTS _ism_formats)
   set(_tests python_${_format})
-  # llama.cpp takes its KQ mask in C++ only: there is no engine step to run.
-  if(NOT _format STREQUAL "llamacpp")
+  if(NOT _format IN_LIST _ism_numpy_only)
     list(APPEND _tests python_${_format}_engine)
   endif()
   foreach(_test IN LISTS _tests)

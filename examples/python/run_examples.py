@@ -44,6 +44,11 @@ FORMAT_OPTIONS = {
     "vllm": (".npy", ([],)),
     "llamacpp": (".npy", ([], ["--dtype", "float32", "--pad", "64"])),
     "cu_seqlens": (".npy", ([],)),
+    "flashinfer_ranges": (".npz", ([],)),
+    "cudnn_endpoints": (".npz", ([],)),
+    "magi": (".npz", ([],)),
+    "vllm_ids": (".npy", ([],)),
+    "fa4_block_sparse": (".npz", ([], ["--block", "256,128"])),
 }
 
 # The paradigms each format refuses on LAYOUT. cu_seqlens holds only masks that
