@@ -158,16 +158,8 @@ inline export_format fa4_block_sparse_format() {
     const block_grid grid(whole(s.size()), o.block);
     return fa4_block_sparse_shapes(grid.query_blocks(), grid.key_blocks());
   };
-  // The block mask lists at most every tile, twice (both directions), with
-  // offsets per block row and column; the padded arrays are the file.
   f.working_bytes = [](const layout& s, const export_options& o) {
-    const block_grid grid(whole(s.size()), o.block);
-    const double qbs = static_cast<double>(grid.query_blocks());
-    const double kbs = static_cast<double>(grid.key_blocks());
-    const double bytes = qbs * kbs * (2 * sizeof(block_mask::block_index) + 2 * sizeof(std::int32_t)) +
-                         (qbs + kbs) * 4 * sizeof(index_t) +
-                         static_cast<double>(s.size()) * sizeof(row_interval);
-    return detail::saturated_bytes(bytes);
+    return detail::block_list_working_bytes(s, o, 2);
   };
   f.encode = [](const layout&, const interval_mask& m, const export_options& o) {
     return own_arrays(export_fa4_block_sparse(make_block_mask(m, o.block)));

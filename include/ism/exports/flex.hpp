@@ -185,6 +185,22 @@ inline std::vector<std::vector<index_t>> transposed(const std::vector<std::vecto
   return out;
 }
 
+// Bytes held while a block-list format is written: the block mask lists at
+// most every tile, twice (both directions), with offsets per block row and
+// column, besides the mask's intervals; the file's `padded_arrays` int32
+// arrays of [QB, KB] (or [KB, QB]) come on top.
+inline std::uint64_t block_list_working_bytes(const layout& s, const export_options& o,
+                                              int padded_arrays) {
+  const block_grid grid(whole(s.size()), o.block);
+  const double qbs = static_cast<double>(grid.query_blocks());
+  const double kbs = static_cast<double>(grid.key_blocks());
+  const double bytes =
+      qbs * kbs *
+          (2 * sizeof(block_mask::block_index) + padded_arrays * sizeof(std::int32_t)) +
+      (qbs + kbs) * 4 * sizeof(index_t) + static_cast<double>(s.size()) * sizeof(row_interval);
+  return saturated_bytes(bytes);
+}
+
 // The mask a block-sparse kernel computes from its forward lists over `grid`:
 // the tiles listed full are visible, mask_mod decides the pairs inside those
 // listed partial, and the others are hidden. Throws format_error for a tile
@@ -269,16 +285,8 @@ inline export_format flex_format() {
     const block_grid grid(whole(s.size()), o.block);
     return flex_shapes(grid.query_blocks(), grid.key_blocks());
   };
-  // The block mask lists at most every tile, twice (both directions), with
-  // offsets per block row and column; the padded arrays are the file.
   f.working_bytes = [](const layout& s, const export_options& o) {
-    const block_grid grid(whole(s.size()), o.block);
-    const double qbs = static_cast<double>(grid.query_blocks());
-    const double kbs = static_cast<double>(grid.key_blocks());
-    const double bytes = qbs * kbs * (2 * sizeof(block_mask::block_index) + 4 * sizeof(std::int32_t)) +
-                         (qbs + kbs) * 4 * sizeof(index_t) +
-                         static_cast<double>(s.size()) * sizeof(row_interval);
-    return detail::saturated_bytes(bytes);
+    return detail::block_list_working_bytes(s, o, 4);
   };
   f.encode = [](const layout&, const interval_mask& m, const export_options& o) {
     return own_arrays(export_flex(make_block_mask(m, o.block)));
