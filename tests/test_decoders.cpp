@@ -231,7 +231,7 @@ TEST_CASE("decoders: a single array under any name is read as the format's one a
   const ism::layout l = ism::parse_layout("user:3, assistant:2 | tool:2, assistant:2");
   const ism::any_paradigm ism_paradigm = ism::paradigm_from_name("ism");
   const ism::interval_mask mask = ism_paradigm.intervals(l);
-  for (const char* format : {"hf", "vllm", "flashmask", "dense", "llamacpp"}) {
+  for (const char* format : {"hf", "vllm", "flashmask", "dense", "llamacpp", "vllm_ids"}) {
     CAPTURE(format);
     const ism::encoded_arrays e = ism::export_arrays(l, mask, format);
     std::vector<ism::named_array> renamed = e.arrays;
@@ -1220,4 +1220,14 @@ TEST_CASE("decoders: fa4_block_sparse lists full, partial and empty tiles of 128
   CHECK(x.error(x.file.with("mask_block_idx", 0, std::int32_t{1})) ==
         "fa4_block_sparse: mask_block_idx[0, 0] is 1; a row lists blocks ascending, each in "
         "[0, 1)");
+}
+
+TEST_CASE("decoders: the native exports that read documents refuse a mask of another size") {
+  const ism::layout l = ism::parse_layout("user:3");
+  const ism::interval_mask four({0, 0, 0, 0}, {0, 1, 2, 3});
+  for (const char* format : {"flashinfer_ranges", "cudnn_endpoints", "vllm_ids"}) {
+    CAPTURE(format);
+    CHECK(error_message<ism::shape_error>([&] { ism::export_arrays(l, four, format); }) ==
+          std::string(format) + ": the mask has 4 rows but the layout has 3 tokens");
+  }
 }

@@ -21,18 +21,19 @@ import ism_exports as ie  # first: it exits with 77 when NumPy is missing
 import numpy as np
 
 
-def check_blocks(ids: np.ndarray, cu_seqlens: np.ndarray) -> None:
+def check_blocks(ids: np.ndarray, cu_seqlens: np.ndarray,
+                 name: str = "block_sequence_ids") -> None:
     """Each id >= 0 is one run of tokens inside one document: the overlay is
     applied after the packed-sequence test, so an id shared by two documents
-    would let them see each other."""
+    would let them see each other. `name` is the array's, for the messages."""
     if np.any(ids < -1):
-        raise ie.CheckFailed("block_sequence_ids: an id below -1")
+        raise ie.CheckFailed(f"{name}: an id below -1")
     document = np.searchsorted(cu_seqlens, np.arange(ids.size), side="right") - 1
     for block in np.unique(ids[ids >= 0]).tolist():
         where = np.flatnonzero(ids == block)
         if where[-1] - where[0] + 1 != where.size or document[where[0]] != document[where[-1]]:
-            raise ie.CheckFailed(f"block_sequence_ids: block {block} is not one run of tokens "
-                                 "inside one document")
+            raise ie.CheckFailed(f"{name}: block {block} is not one run of tokens inside one "
+                                 "document")
 
 
 def decode(ids: np.ndarray, cu_seqlens: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ def main() -> None:
     ie.expect_array(ids, "range_ids", ("<i4",), 1)
     ie.expect_shape(ids, "range_ids", lo.shape)
     cu_seqlens = ie.cu_seqlens_from_intervals(lo)
-    check_blocks(ids, cu_seqlens)
+    check_blocks(ids, cu_seqlens, "range_ids")
     ie.check_equal("vllm_ids vs intervals", decode(ids, cu_seqlens),
                    ie.visible_from_intervals(lo, hi))
     ie.ok(f"vllm_ids: {np.unique(ids[ids >= 0]).size} ranges match the intervals")
