@@ -17,9 +17,9 @@
 // query block a multiple of q_stage x tile_m, tiles that depend on the GPU and
 // head dimension (128 x 128 on SM90 and SM100 for head dimensions up to 128,
 // q_stage 2 on SM100 for long sequences). ism requires both sides to be
-// multiples of 128, the tile every one of those kernels accepts on its key side
-// and the smallest query side it can take; the engine checks the rest when it
-// is called.
+// multiples of 128, the default tile, which rules out blocks no default kernel
+// takes; a kernel with other tiles (192 on SM90 for some head dimensions, 256
+// query rows on SM100 with two stages) checks its own rule when it is called.
 #pragma once
 
 #include <array>
