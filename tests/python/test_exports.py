@@ -16,7 +16,8 @@ FORMATS = [f["name"] for f in ism.formats()]
 
 def test_formats_registry():
     assert FORMATS == ["dense", "additive", "intervals", "flex", "flashinfer", "flashmask", "hf",
-                       "vllm", "llamacpp", "cu_seqlens"]
+                       "vllm", "llamacpp", "cu_seqlens", "flashinfer_ranges", "cudnn_endpoints",
+                       "magi", "vllm_ids", "fa4_block_sparse"]
     for f in ism.formats():
         assert set(f) == {"name", "summary", "arrays", "dtypes", "takes_block_size",
                           "takes_pad", "takes_causal", "quadratic"}
@@ -142,6 +143,16 @@ def corrupt(fmt: str, arrays: dict) -> dict:
         a["ranges"][0, 0, 1] -= 1
     elif fmt == "cu_seqlens":
         a["cu_seqlens"][1] += 1
+    elif fmt == "flashinfer_ranges":
+        a["ranges"][0] = -1
+    elif fmt == "cudnn_endpoints":
+        a["endpoints"][0, 0, 0] -= 1
+    elif fmt == "magi":
+        a["k_ranges"][0, 1] -= 1
+    elif fmt == "vllm_ids":
+        a["range_ids"][1] = -1
+    elif fmt == "fa4_block_sparse":
+        a["mask_block_cnt"][0, 0, 0] = 0
     return a
 
 
