@@ -160,39 +160,34 @@ void for_each_tile(std::span<const block_mask::block_index> full,
   }
 }
 
-// The attention itself, on inputs already checked, with the tile products of
-// Products.
-template <class Products, mask M, class T>
-tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
-                                           const head_tensor<T>& q, const head_tensor<T>& k,
-                                           const head_tensor<T>& v, float scale, index_t threads) {
+// The block mask's grid with blocks larger than the chunk cut at its end:
+// sizing the buffers from the cut tile keeps them within the tensors' own
+// sizes, whatever block size the mask was built with.
+inline block_grid attended_grid(const block_mask& blocks) {
+  block_grid grid = blocks.grid();
+  grid.bq = std::min(grid.bq, std::max<index_t>(grid.range.rows(), 1));
+  grid.bk = std::min(grid.bk, std::max<index_t>(grid.range.cols(), 1));
+  return grid;
+}
+
+// The attention itself on checked queries, with keys and values already
+// packed in `products`.
+template <class Products, mask M>
+tiled_attention_output attend_packed(const block_mask& blocks, const M& m,
+                                     const head_tensor<typename Products::input>& q,
+                                     index_t kv_heads, const Products& products, float scale,
+                                     index_t threads) {
   tiled_attention_output result{
       q.tokens, q.heads, q.dim,
       std::vector<float>(static_cast<std::size_t>(q.tokens * q.heads * q.dim)),
       std::vector<float>(static_cast<std::size_t>(q.tokens * q.heads))};
-  // A block larger than the chunk is one tile cut at the chunk's end; sizing
-  // the buffers from the cut tile keeps them within the tensors' own sizes,
-  // whatever block size the mask was built with.
-  block_grid grid = blocks.grid();
-  grid.bq = std::min(grid.bq, std::max<index_t>(grid.range.rows(), 1));
-  grid.bk = std::min(grid.bk, std::max<index_t>(grid.range.cols(), 1));
+  const block_grid grid = attended_grid(blocks);
   const index_t heads = q.heads;
   const index_t dim = q.dim;
-  const index_t group = q.heads / k.heads;
+  const index_t group = q.heads / kv_heads;
 
-  // Keys and values first, each listed key block of each KV head once.
-  Products products(k, v, grid);
-  std::vector<index_t> used_key_blocks;
-  for (index_t kb = 0; kb < grid.key_blocks(); ++kb)
-    if (!blocks.full_query_blocks(kb).empty() || !blocks.partial_query_blocks(kb).empty())
-      used_key_blocks.push_back(kb);
-  const auto packs = static_cast<index_t>(used_key_blocks.size()) * k.heads;
-  run_work_items(packs, std::min(threads, packs), [&](index_t item, index_t) {
-    products.pack(item % k.heads, used_key_blocks[static_cast<std::size_t>(item / k.heads)]);
-  });
-
-  // Then (query block, head) items, the query blocks with the most tiles
-  // first, so the items drawn last are cheap and the threads finish together.
+  // (query block, head) items, the query blocks with the most tiles first, so
+  // the items drawn last are cheap and the threads finish together.
   std::vector<index_t> order(static_cast<std::size_t>(grid.query_blocks()));
   std::iota(order.begin(), order.end(), index_t{0});
   const auto tiles = [&](index_t qb) {
@@ -225,6 +220,25 @@ tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
                  result.lse.data() + first_row * heads + h, heads);
   });
   return result;
+}
+
+// The attention on inputs already checked: each listed key block of each KV
+// head packed once, then the tiles.
+template <class Products, mask M, class T>
+tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
+                                           const head_tensor<T>& q, const head_tensor<T>& k,
+                                           const head_tensor<T>& v, float scale, index_t threads) {
+  const block_grid grid = attended_grid(blocks);
+  Products products(k, v, grid);
+  std::vector<index_t> used_key_blocks;
+  for (index_t kb = 0; kb < grid.key_blocks(); ++kb)
+    if (!blocks.full_query_blocks(kb).empty() || !blocks.partial_query_blocks(kb).empty())
+      used_key_blocks.push_back(kb);
+  const auto packs = static_cast<index_t>(used_key_blocks.size()) * k.heads;
+  run_work_items(packs, std::min(threads, packs), [&](index_t item, index_t) {
+    products.pack(item % k.heads, used_key_blocks[static_cast<std::size_t>(item / k.heads)]);
+  });
+  return attend_packed(blocks, m, q, k.heads, products, scale, threads);
 }
 
 // Picks the tile products for T on this CPU.
