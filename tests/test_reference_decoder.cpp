@@ -78,10 +78,11 @@ TEST_CASE("serving: a prefix LM matches its full forward only when it recomputes
     CAPTURE(name);
     const ism::any_paradigm p = ism::paradigm_from_name(name);
     const ism::hidden_states full = full_forward(decoder, p, ids);
-    const ism::serving_run exact = ism::serve_dialogue(decoder, p, small_dialogue, ids);
+    const ism::serving_run exact =
+        ism::serve_dialogue(decoder, p, small_dialogue, ids, {.repeats = 2});
     CHECK(relative_error(exact.states, full) <= 1e-4);
-    const ism::serving_run stale =
-        ism::serve_dialogue(decoder, p, small_dialogue, ids, ism::cache_policy::keep_stale);
+    const ism::serving_run stale = ism::serve_dialogue(
+        decoder, p, small_dialogue, ids, {.cache = ism::cache_policy::keep_stale, .repeats = 2});
     CHECK(relative_error(stale.states, full) > 1e-2);
     CHECK(stale.turns[2].tokens_computed == 40 + 30);
   }
@@ -150,6 +151,11 @@ TEST_CASE("reference_decoder and serving: every error names the problem") {
   CHECK(contains(error_message<ism::argument_error>(
                      [&] { ism::serve_dialogue(decoder, causal, small_dialogue, ids); }),
                  "4 token ids for a dialogue of 220 tokens"));
+  CHECK(contains(error_message<ism::argument_error>([&] {
+                   ism::serve_dialogue(decoder, causal, small_dialogue,
+                                       ism::dialogue_tokens(small_dialogue, 50, 1), {.repeats = 0});
+                 }),
+                 "0 repeats"));
   ism::dialogue_shape no_turns = small_dialogue;
   no_turns.turns = 0;
   CHECK(contains(error_message<ism::argument_error>(
