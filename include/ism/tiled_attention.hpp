@@ -4,7 +4,8 @@
 // touched, full tiles do no mask work, and only partial tiles ask the mask
 // which pairs are visible (one column range per row for interval-backed
 // masks). The cost is what the mask lets through, plus the hidden part of the
-// partial tiles. Threads split (head, query block) items; see
+// partial tiles. Threads split (head, query block) items (a
+// one-token decode step: KV heads, their query heads as rows); see
 // docs/benchmarks.md for speed against a plain GEMM and a dense mask.
 #pragma once
 
@@ -186,8 +187,13 @@ tiled_attention_output attend_packed(const block_mask& blocks, const M& m,
   const index_t dim = q.dim;
   const index_t group = q.heads / kv_heads;
 
-  // (query block, head) items, the query blocks with the most tiles first, so
-  // the items drawn last are cheap and the threads finish together.
+  // A one-token decode step is one item per KV head whose rows are its query
+  // heads, all at the token's position: the heads share each key and value
+  // the kernels load, so the step reads the keys and values once, not once
+  // per query head. Otherwise (query block, head) items, the query blocks
+  // with the most tiles first, so the items drawn last are cheap and the
+  // threads finish together.
+  const bool heads_as_rows = q.tokens == 1 && group > 1;
   std::vector<index_t> order(static_cast<std::size_t>(grid.query_blocks()));
   std::iota(order.begin(), order.end(), index_t{0});
   const auto tiles = [&](index_t qb) {
@@ -195,29 +201,46 @@ tiled_attention_output attend_packed(const block_mask& blocks, const M& m,
   };
   std::stable_sort(order.begin(), order.end(),
                    [&](index_t a, index_t b) { return tiles(a) > tiles(b); });
-  const index_t items = grid.query_blocks() * heads;
+  const index_t items = heads_as_rows ? kv_heads : grid.query_blocks() * heads;
   const index_t workers = std::min(threads, items);
+  const index_t block_rows = heads_as_rows ? group : grid.bq;
   std::vector<query_block_softmax<Products>> state;  // one per worker, made before threads start
   state.reserve(static_cast<std::size_t>(workers));
-  for (index_t w = 0; w < workers; ++w) state.emplace_back(products, grid.bq, grid.bk, dim);
+  for (index_t w = 0; w < workers; ++w) state.emplace_back(products, block_rows, grid.bk, dim);
 
   run_work_items(items, workers, [&](index_t item, index_t worker) {
-    const index_t qb = order[static_cast<std::size_t>(item / heads)];
-    const index_t h = item % heads;
+    const index_t qb = heads_as_rows ? 0 : order[static_cast<std::size_t>(item / heads)];
+    const index_t kv_head = heads_as_rows ? item : item % heads / group;
     query_block_softmax<Products>& block = state[static_cast<std::size_t>(worker)];
-    const chunk rows = grid.tile(qb, 0);
-    const index_t first_row = rows.q0 - grid.range.q0;
-    block.start(q.data.data() + (first_row * heads + h) * dim, rows.rows(), heads * dim, scale);
+    // The first row's output, the stride between rows, and the same for the
+    // log-sum-exp.
+    index_t first, row_stride, lse_first, lse_stride;
+    if (heads_as_rows) {
+      first = kv_head * group * dim;
+      row_stride = dim;
+      lse_first = kv_head * group;
+      lse_stride = 1;
+      block.start(q.data.data() + first, group, row_stride, scale, group);
+    } else {
+      const chunk rows = grid.tile(qb, 0);
+      const index_t first_row = rows.q0 - grid.range.q0;
+      const index_t h = item % heads;
+      first = (first_row * heads + h) * dim;
+      row_stride = heads * dim;
+      lse_first = first_row * heads + h;
+      lse_stride = heads;
+      block.start(q.data.data() + first, rows.rows(), row_stride, scale);
+    }
     for_each_tile(blocks.full_key_blocks(qb), blocks.partial_key_blocks(qb),
                   [&](index_t kb, block_class cls) {
                     const chunk tile = grid.tile(qb, kb);
                     if (cls == block_class::full)
-                      block.template add_tile<block_class::full>(m, tile, h / group, kb);
+                      block.template add_tile<block_class::full>(m, tile, kv_head, kb);
                     else
-                      block.template add_tile<block_class::partial>(m, tile, h / group, kb);
+                      block.template add_tile<block_class::partial>(m, tile, kv_head, kb);
                   });
-    block.finish(result.output.data() + (first_row * heads + h) * dim, heads * dim,
-                 result.lse.data() + first_row * heads + h, heads);
+    block.finish(result.output.data() + first, row_stride, result.lse.data() + lse_first,
+                 lse_stride);
   });
   return result;
 }

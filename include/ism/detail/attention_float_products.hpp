@@ -104,8 +104,9 @@ class float_products {
   // One thread's query block of one head.
   class block {
    public:
-    explicit block(const float_products& products)
-        : products_(&products), q_(products.grid_.bq, products.dim_) {}
+    // For blocks of up to `rows` queries.
+    block(const float_products& products, index_t rows)
+        : products_(&products), q_(rows, products.dim_) {}
 
     // Loads rows of queries, row_stride elements apart, scaled once here
     // rather than in every tile.
