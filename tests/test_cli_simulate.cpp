@@ -54,7 +54,7 @@ TEST_CASE("ism simulate serving: JSON per paradigm and turn, and the TTFT chart"
   CHECK(contains(picture, "<svg"));
   CHECK(occurrences(picture, "<polyline") == 2);
 
-  const result text = run(s, with({"simulate", "serving"}, small));
+  const result text = run(s, with({"simulate", "serving", "--clock", "cpu"}, small));
   REQUIRE(text.code == 0);
   CHECK(contains(text.out, "TTFT ms"));
   CHECK(contains(text.out, "ism\n"));
@@ -115,6 +115,7 @@ TEST_CASE("ism simulate: bad options exit 2 with a message and leave no file") {
       {{"simulate", "icl", "--segments", "1,x"}, "expects comma-separated integers, got 'x'"},
       {{"simulate", "icl", "--examples", "0"}, "the example count is 0"},
       {{"simulate", "serving", "--repeats", "0"}, "0 repeats; each step runs at least once"},
+      {{"simulate", "serving", "--clock", "tsc"}, "option --clock expects wall or cpu, got 'tsc'"},
   };
   for (const bad& b : cases) {
     CAPTURE(b.args);

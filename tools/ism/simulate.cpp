@@ -157,7 +157,13 @@ int run_serving(const arguments& args) {
   std::optional<atomic_file> svg;
   open_svg(args, svg);
   std::vector<ism::serving_run> runs;
-  const ism::serving_options options{.repeats = count(args, "--repeats", 3, "serving")};
+  ism::serving_options options{.repeats = count(args, "--repeats", 3, "serving")};
+  const std::string clock = args.find("--clock").value_or("wall");
+  if (clock == "cpu")
+    options.clock = ism::serving_clock::process_cpu;
+  else if (clock != "wall")
+    throw usage_error("option --clock expects wall or cpu, got '" + clock + "'",
+                      "ism simulate serving");
   for (const ism::any_paradigm& p : paradigms)
     runs.push_back(ism::serve_dialogue(setup.decoder, p, setup.shape, setup.ids, options));
 
@@ -321,6 +327,11 @@ command simulate_serving_command() {
   options.push_back({"--repeats", "", "N",
                      "Run each step N times from the same cache and keep the fastest time "
                      "(default: 3); the slower runs measure the machine's other work.",
+                     false});
+  options.push_back({"--clock", "", "C",
+                     "What a step's time is: wall (elapsed, the default) or cpu (the process's "
+                     "CPU time: the same with one thread, and blind to other processes that share "
+                     "the cores).",
                      false});
   options.push_back(svg_option);
   return {"simulate serving",

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <optional>
 #include <span>
 #include <string>
@@ -37,8 +38,16 @@ enum class cache_policy {
   keep_stale,       // everything, even rows the new tokens change: wrong for prefix
 };
 
+// What a step's time is.
+enum class serving_clock {
+  wall,         // elapsed time: the latency a user sees on an idle machine
+  process_cpu,  // the process's CPU time: the same with one thread, and blind to other
+                // processes that share the cores; with more threads, their sum
+};
+
 struct serving_options {
   cache_policy cache = cache_policy::reusable_prefix;
+  serving_clock clock = serving_clock::wall;
   // Each step is run this many times from the same cache and the fastest
   // time kept: on a shared machine the slower runs measure the neighbours.
   index_t repeats = 1;
@@ -70,6 +79,13 @@ inline serving_run serve_dialogue(const reference_decoder& decoder, const any_pa
   kv_cache cache = decoder.make_cache();
   std::optional<layout> current;  // what the cache was computed for
 
+  const auto now = [&] {
+    if (options.clock == serving_clock::process_cpu)
+      return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+
   // Grows the dialogue to `next`; returns the seconds the fastest repeat
   // took and adds what was computed to `turn`.
   const auto step = [&](const layout& next, serving_turn& turn) {
@@ -77,7 +93,7 @@ inline serving_run serve_dialogue(const reference_decoder& decoder, const any_pa
     index_t keep = cache.tokens(0);
     double fastest = 0;
     for (index_t r = 0; r < options.repeats; ++r) {
-      const auto start = std::chrono::steady_clock::now();
+      const double start = now();
       if (r == 0 && options.cache == cache_policy::reusable_prefix)
         keep = current ? std::min(keep, paradigm.reusable_prefix(*current, next)) : 0;
       cache.truncate(keep);
@@ -86,8 +102,8 @@ inline serving_run serve_dialogue(const reference_decoder& decoder, const any_pa
           decoder.forward(m, ids.subspan(static_cast<std::size_t>(keep),
                                          static_cast<std::size_t>(n - keep)),
                           keep, cache);
-      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-      fastest = r == 0 ? took.count() : std::min(fastest, took.count());
+      const double took = now() - start;
+      fastest = r == 0 ? took : std::min(fastest, took);
       if (r == 0) turn.attention_pairs += m.visible_pairs(keep, n);
     }
     turn.tokens_computed += n - keep;
