@@ -16,24 +16,11 @@
 #include <vector>
 
 #include "error_messages.hpp"
+#include "small_decoder.hpp"
 
 namespace {
 
 using ism::index_t;
-
-// Big enough for several attention tiles and a cache that grows twice, small
-// enough for a sanitized build.
-ism::decoder_config small_decoder() {
-  ism::decoder_config c;
-  c.vocabulary = 50;
-  c.d_model = 32;
-  c.layers = 2;
-  c.heads = 4;
-  c.kv_heads = 2;
-  c.mlp_hidden = 64;
-  c.seed = 7;
-  return c;
-}
 
 constexpr ism::dialogue_shape small_dialogue{.system = 10, .turns = 3, .user = 40, .answer = 30};
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "error_messages.hpp"
+#include "small_decoder.hpp"
 
 namespace {
 
@@ -66,16 +67,9 @@ TEST_CASE("icl: the layout groups examples in segments, and bad settings are ref
 }
 
 TEST_CASE("training: ism trains in causal's tokens, prefix in one sample per answer") {
-  ism::decoder_config small;
-  small.vocabulary = 20;
-  small.d_model = 16;
-  small.layers = 1;
-  small.heads = 2;
-  small.kv_heads = 1;
-  small.mlp_hidden = 16;
-  const ism::reference_decoder decoder(small);
+  const ism::reference_decoder decoder(small_decoder());
   const ism::dialogue_shape shape{.system = 4, .turns = 6, .user = 5, .answer = 7};
-  const auto ids = ism::dialogue_tokens(shape, 20, 1);
+  const auto ids = ism::dialogue_tokens(shape, 50, 1);
   const auto run = [&](const char* name) {
     return ism::training_study(decoder, ism::paradigm_from_name(name), shape, ids);
   };

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ism/detail/check_positive.hpp"
 #include "ism/detail/eigen.hpp"
 #include "ism/kv_cache.hpp"
 
@@ -44,18 +45,13 @@ class reference_decoder {
   // Throws argument_error naming the setting for a size below 1, a d_model
   // that the heads do not divide or heads that the KV heads do not divide.
   explicit reference_decoder(const decoder_config& config) : config_(config) {
-    const auto at_least_one = [](index_t value, const char* name) {
-      if (value < 1)
-        throw argument_error(std::string("reference_decoder: ") + name + " is " +
-                             std::to_string(value) + "; it must be >= 1");
-    };
-    at_least_one(config.vocabulary, "vocabulary");
-    at_least_one(config.d_model, "d_model");
-    at_least_one(config.layers, "layers");
-    at_least_one(config.heads, "heads");
-    at_least_one(config.kv_heads, "kv_heads");
-    at_least_one(config.mlp_hidden, "mlp_hidden");
-    at_least_one(config.threads, "threads");
+    detail::check_positive(config.vocabulary, "reference_decoder", "vocabulary");
+    detail::check_positive(config.d_model, "reference_decoder", "d_model");
+    detail::check_positive(config.layers, "reference_decoder", "layers");
+    detail::check_positive(config.heads, "reference_decoder", "heads");
+    detail::check_positive(config.kv_heads, "reference_decoder", "kv_heads");
+    detail::check_positive(config.mlp_hidden, "reference_decoder", "mlp_hidden");
+    detail::check_positive(config.threads, "reference_decoder", "threads");
     if (config.d_model % config.heads != 0)
       throw argument_error("reference_decoder: d_model " + std::to_string(config.d_model) +
                            " is not a multiple of the " + std::to_string(config.heads) + " heads");

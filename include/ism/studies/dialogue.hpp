@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ism/detail/check_positive.hpp"
 #include "ism/layout.hpp"
 #include "ism/reference_decoder.hpp"
 
@@ -25,15 +26,10 @@ struct dialogue_shape {
 // Throws argument_error naming the setting for lengths below 1 or a
 // dialogue longer than a layout holds.
 inline void check_dialogue(const dialogue_shape& shape) {
-  const auto at_least_one = [](index_t value, const char* name) {
-    if (value < 1)
-      throw argument_error(std::string("dialogue: ") + name + " is " + std::to_string(value) +
-                           "; it must be >= 1");
-  };
-  at_least_one(shape.system, "the system prompt length");
-  at_least_one(shape.turns, "the number of turns");
-  at_least_one(shape.user, "the user message length");
-  at_least_one(shape.answer, "the answer length");
+  detail::check_positive(shape.system, "dialogue", "the system prompt length");
+  detail::check_positive(shape.turns, "dialogue", "the number of turns");
+  detail::check_positive(shape.user, "dialogue", "the user message length");
+  detail::check_positive(shape.answer, "dialogue", "the answer length");
   const index_t turn = shape.user > layout::max_tokens - shape.answer
                            ? layout::max_tokens
                            : shape.user + shape.answer;

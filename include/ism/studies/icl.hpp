@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "ism/any_paradigm.hpp"
+#include "ism/detail/check_positive.hpp"
 #include "ism/layout.hpp"
 
 namespace ism {
@@ -50,15 +51,10 @@ struct icl_curve {
 // Throws argument_error naming the setting for sizes below 1 or a segment
 // count outside [1, examples].
 inline void check_icl(const icl_config& c, index_t segments) {
-  const auto at_least_one = [](index_t value, const char* name) {
-    if (value < 1)
-      throw argument_error(std::string("icl: ") + name + " is " + std::to_string(value) +
-                           "; it must be >= 1");
-  };
-  at_least_one(c.features, "the feature count");
-  at_least_one(c.examples, "the example count");
-  at_least_one(c.layers, "the layer count");
-  at_least_one(c.sequences, "the sequence count");
+  detail::check_positive(c.features, "icl", "the feature count");
+  detail::check_positive(c.examples, "icl", "the example count");
+  detail::check_positive(c.layers, "icl", "the layer count");
+  detail::check_positive(c.sequences, "icl", "the sequence count");
   if (!std::isfinite(c.step)) throw argument_error("icl: the step must be finite");
   if (segments < 1 || segments > c.examples)
     throw argument_error("icl: " + std::to_string(segments) + " context segments for " +
