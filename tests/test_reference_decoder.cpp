@@ -13,6 +13,7 @@
 #include <ism/reference_decoder.hpp>
 #include <ism/studies/serving.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "error_messages.hpp"
@@ -60,29 +61,29 @@ TEST_CASE("serving: causal and ism served through the cache equal one full forwa
 
 TEST_CASE("serving: a prefix LM matches its full forward only when it recomputes") {
   const ism::reference_decoder decoder(small_decoder());
-  const auto ids = ism::dialogue_tokens(small_dialogue, 50, 4);
-  for (const char* name : {"prefix", "bidirectional"}) {
+  // bidirectional recomputes everything at every token: a shorter dialogue.
+  constexpr ism::dialogue_shape shorter{.system = 6, .turns = 3, .user = 20, .answer = 12};
+  for (const auto& [name, shape] : {std::pair{"prefix", small_dialogue},
+                                    std::pair{"bidirectional", shorter}}) {
     CAPTURE(name);
     const ism::any_paradigm p = ism::paradigm_from_name(name);
-    const ism::hidden_states full = full_forward(decoder, p, ids);
-    const ism::serving_run exact =
-        ism::serve_dialogue(decoder, p, small_dialogue, ids, {.repeats = 2});
+    const auto ids = ism::dialogue_tokens(shape, 50, 4);
+    const ism::hidden_states full =
+        decoder.forward(p.intervals(ism::dialogue_layout(shape, shape.turns)), ids);
+    const ism::serving_run exact = ism::serve_dialogue(decoder, p, shape, ids);
     CHECK(relative_error(exact.states, full) <= 1e-4);
     const ism::serving_run stale = ism::serve_dialogue(
-        decoder, p, small_dialogue, ids, {.cache = ism::cache_policy::keep_stale, .repeats = 2});
+        decoder, p, shape, ids, {.cache = ism::cache_policy::keep_stale, .repeats = 2});
     CHECK(relative_error(stale.states, full) > 1e-2);
-    CHECK(stale.turns[2].tokens_computed == 40 + 30);
+    CHECK(stale.turns[2].tokens_computed == shape.user + shape.answer);
+    // prefix recomputes the whole dialogue at each user message, then decodes
+    // from its cache; bidirectional recomputes everything at every token.
+    const index_t history = shape.system + 3 * shape.user + 2 * shape.answer;
+    index_t recomputed = history;
+    for (index_t a = 1; a <= shape.answer; ++a)
+      recomputed += std::string(name) == "prefix" ? 1 : history + a;
+    CHECK(exact.turns[2].tokens_computed == recomputed);
   }
-  // prefix recomputes the whole dialogue at each user message, then decodes
-  // from its cache; bidirectional recomputes everything at every token.
-  const ism::serving_run prefix =
-      ism::serve_dialogue(decoder, ism::paradigm_from_name("prefix"), small_dialogue, ids);
-  CHECK(prefix.turns[2].tokens_computed == 10 + 3 * 40 + 2 * 30 + 30);
-  const ism::serving_run bidirectional =
-      ism::serve_dialogue(decoder, ism::paradigm_from_name("bidirectional"), small_dialogue, ids);
-  index_t recomputed = 10 + 3 * 40 + 2 * 30;
-  for (index_t a = 1; a <= 30; ++a) recomputed += 10 + 3 * 40 + 2 * 30 + a;
-  CHECK(bidirectional.turns[2].tokens_computed == recomputed);
 }
 
 TEST_CASE("reference_decoder: seeded, and a forward in pieces equals one in whole") {
