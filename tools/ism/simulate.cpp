@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <iostream>
 #include <ism/reference_decoder.hpp>
 #include <ism/studies/icl.hpp>
@@ -66,7 +67,7 @@ std::vector<ism::any_paradigm> paradigms_argument(const arguments& args, const c
 }
 
 std::vector<option> dialogue_options(const char* default_paradigms) {
-  static std::vector<std::string> help;  // the options keep views of these
+  static std::deque<std::string> help;  // the options keep views of these; a deque never moves them
   help.push_back(std::string("Comma-separated paradigms to compare (default: ") +
                  default_paradigms + "): " + ism::paradigms().accepted() + ".");
   return {{"--paradigms", "", "LIST", help.back(), false},
