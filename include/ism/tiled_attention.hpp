@@ -4,7 +4,8 @@
 // touched, full tiles do no mask work, and only partial tiles ask the mask
 // which pairs are visible (one column range per row for interval-backed
 // masks). The cost is what the mask lets through, plus the hidden part of the
-// partial tiles. Threads split (head, query block) items; see
+// partial tiles. Threads split (head, query block) items (a
+// one-token decode step: KV heads, their query heads as rows); see
 // docs/benchmarks.md for speed against a plain GEMM and a dense mask.
 #pragma once
 
@@ -160,27 +161,97 @@ void for_each_tile(std::span<const block_mask::block_index> full,
   }
 }
 
-// The attention itself, on inputs already checked, with the tile products of
-// Products.
-template <class Products, mask M, class T>
-tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
-                                           const head_tensor<T>& q, const head_tensor<T>& k,
-                                           const head_tensor<T>& v, float scale, index_t threads) {
+// The block mask's grid with blocks larger than the chunk cut at its end:
+// sizing the buffers from the cut tile keeps them within the tensors' own
+// sizes, whatever block size the mask was built with.
+inline block_grid attended_grid(const block_mask& blocks) {
+  block_grid grid = blocks.grid();
+  grid.bq = std::min(grid.bq, std::max<index_t>(grid.range.rows(), 1));
+  grid.bk = std::min(grid.bk, std::max<index_t>(grid.range.cols(), 1));
+  return grid;
+}
+
+// The attention itself on checked queries, with keys and values already
+// packed in `products`.
+template <class Products, mask M>
+tiled_attention_output attend_packed(const block_mask& blocks, const M& m,
+                                     const head_tensor<typename Products::input>& q,
+                                     index_t kv_heads, const Products& products, float scale,
+                                     index_t threads) {
   tiled_attention_output result{
       q.tokens, q.heads, q.dim,
       std::vector<float>(static_cast<std::size_t>(q.tokens * q.heads * q.dim)),
       std::vector<float>(static_cast<std::size_t>(q.tokens * q.heads))};
-  // A block larger than the chunk is one tile cut at the chunk's end; sizing
-  // the buffers from the cut tile keeps them within the tensors' own sizes,
-  // whatever block size the mask was built with.
-  block_grid grid = blocks.grid();
-  grid.bq = std::min(grid.bq, std::max<index_t>(grid.range.rows(), 1));
-  grid.bk = std::min(grid.bk, std::max<index_t>(grid.range.cols(), 1));
+  const block_grid grid = attended_grid(blocks);
   const index_t heads = q.heads;
   const index_t dim = q.dim;
-  const index_t group = q.heads / k.heads;
+  const index_t group = q.heads / kv_heads;
 
-  // Keys and values first, each listed key block of each KV head once.
+  // A one-token decode step is one item per KV head whose rows are its query
+  // heads, all at the token's position: the heads share each key and value
+  // the kernels load, so the step reads the keys and values once, not once
+  // per query head. Otherwise (query block, head) items, the query blocks
+  // with the most tiles first, so the items drawn last are cheap and the
+  // threads finish together.
+  const bool heads_as_rows = q.tokens == 1 && group > 1;
+  std::vector<index_t> order(static_cast<std::size_t>(grid.query_blocks()));
+  std::iota(order.begin(), order.end(), index_t{0});
+  const auto tiles = [&](index_t qb) {
+    return blocks.full_key_blocks(qb).size() + blocks.partial_key_blocks(qb).size();
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](index_t a, index_t b) { return tiles(a) > tiles(b); });
+  const index_t items = heads_as_rows ? kv_heads : grid.query_blocks() * heads;
+  const index_t workers = std::min(threads, items);
+  const index_t block_rows = heads_as_rows ? group : grid.bq;
+  std::vector<query_block_softmax<Products>> state;  // one per worker, made before threads start
+  state.reserve(static_cast<std::size_t>(workers));
+  for (index_t w = 0; w < workers; ++w) state.emplace_back(products, block_rows, grid.bk, dim);
+
+  run_work_items(items, workers, [&](index_t item, index_t worker) {
+    const index_t qb = heads_as_rows ? 0 : order[static_cast<std::size_t>(item / heads)];
+    const index_t kv_head = heads_as_rows ? item : item % heads / group;
+    query_block_softmax<Products>& block = state[static_cast<std::size_t>(worker)];
+    // The first row's output, the stride between rows, and the same for the
+    // log-sum-exp.
+    index_t first, row_stride, lse_first, lse_stride;
+    if (heads_as_rows) {
+      first = kv_head * group * dim;
+      row_stride = dim;
+      lse_first = kv_head * group;
+      lse_stride = 1;
+      block.start(q.data.data() + first, group, row_stride, scale, group);
+    } else {
+      const chunk rows = grid.tile(qb, 0);
+      const index_t first_row = rows.q0 - grid.range.q0;
+      const index_t h = item % heads;
+      first = (first_row * heads + h) * dim;
+      row_stride = heads * dim;
+      lse_first = first_row * heads + h;
+      lse_stride = heads;
+      block.start(q.data.data() + first, rows.rows(), row_stride, scale);
+    }
+    for_each_tile(blocks.full_key_blocks(qb), blocks.partial_key_blocks(qb),
+                  [&](index_t kb, block_class cls) {
+                    const chunk tile = grid.tile(qb, kb);
+                    if (cls == block_class::full)
+                      block.template add_tile<block_class::full>(m, tile, kv_head, kb);
+                    else
+                      block.template add_tile<block_class::partial>(m, tile, kv_head, kb);
+                  });
+    block.finish(result.output.data() + first, row_stride, result.lse.data() + lse_first,
+                 lse_stride);
+  });
+  return result;
+}
+
+// The attention on inputs already checked: each listed key block of each KV
+// head packed once, then the tiles.
+template <class Products, mask M, class T>
+tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
+                                           const head_tensor<T>& q, const head_tensor<T>& k,
+                                           const head_tensor<T>& v, float scale, index_t threads) {
+  const block_grid grid = attended_grid(blocks);
   Products products(k, v, grid);
   std::vector<index_t> used_key_blocks;
   for (index_t kb = 0; kb < grid.key_blocks(); ++kb)
@@ -190,41 +261,7 @@ tiled_attention_output attend_listed_tiles(const block_mask& blocks, const M& m,
   run_work_items(packs, std::min(threads, packs), [&](index_t item, index_t) {
     products.pack(item % k.heads, used_key_blocks[static_cast<std::size_t>(item / k.heads)]);
   });
-
-  // Then (query block, head) items, the query blocks with the most tiles
-  // first, so the items drawn last are cheap and the threads finish together.
-  std::vector<index_t> order(static_cast<std::size_t>(grid.query_blocks()));
-  std::iota(order.begin(), order.end(), index_t{0});
-  const auto tiles = [&](index_t qb) {
-    return blocks.full_key_blocks(qb).size() + blocks.partial_key_blocks(qb).size();
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](index_t a, index_t b) { return tiles(a) > tiles(b); });
-  const index_t items = grid.query_blocks() * heads;
-  const index_t workers = std::min(threads, items);
-  std::vector<query_block_softmax<Products>> state;  // one per worker, made before threads start
-  state.reserve(static_cast<std::size_t>(workers));
-  for (index_t w = 0; w < workers; ++w) state.emplace_back(products, grid.bq, grid.bk, dim);
-
-  run_work_items(items, workers, [&](index_t item, index_t worker) {
-    const index_t qb = order[static_cast<std::size_t>(item / heads)];
-    const index_t h = item % heads;
-    query_block_softmax<Products>& block = state[static_cast<std::size_t>(worker)];
-    const chunk rows = grid.tile(qb, 0);
-    const index_t first_row = rows.q0 - grid.range.q0;
-    block.start(q.data.data() + (first_row * heads + h) * dim, rows.rows(), heads * dim, scale);
-    for_each_tile(blocks.full_key_blocks(qb), blocks.partial_key_blocks(qb),
-                  [&](index_t kb, block_class cls) {
-                    const chunk tile = grid.tile(qb, kb);
-                    if (cls == block_class::full)
-                      block.template add_tile<block_class::full>(m, tile, h / group, kb);
-                    else
-                      block.template add_tile<block_class::partial>(m, tile, h / group, kb);
-                  });
-    block.finish(result.output.data() + (first_row * heads + h) * dim, heads * dim,
-                 result.lse.data() + first_row * heads + h, heads);
-  });
-  return result;
+  return attend_packed(blocks, m, q, k.heads, products, scale, threads);
 }
 
 // Picks the tile products for T on this CPU.

@@ -16,6 +16,9 @@ command export_command();
 command stats_command();
 command verify_command();
 command formats_command();
+command simulate_serving_command();
+command simulate_training_command();
+command simulate_icl_command();
 
 // --layout L and --paradigm P, declared once so their help reads the same
 // everywhere.

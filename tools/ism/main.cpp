@@ -46,10 +46,26 @@ void print_help(const std::vector<command>& commands) {
       << '\n';
 }
 
+// A command's name is one word ("export") or two ("simulate icl").
+std::size_t words_in_name(const command& c) {
+  return 1 + static_cast<std::size_t>(std::count(c.name.begin(), c.name.end(), ' '));
+}
+
+bool named(const command& c, std::span<const std::string_view> words) {
+  const std::size_t count = words_in_name(c);
+  if (words.size() < count) return false;
+  std::string joined(words.front());
+  for (std::size_t i = 1; i < count; ++i) joined += " " + std::string(words[i]);
+  return joined == c.name;
+}
+
 int dispatch(std::span<const std::string_view> words) {
-  const std::vector<command> commands{ism_cli::demo_command(), ism_cli::show_command(),
-                                      ism_cli::export_command(), ism_cli::verify_command(),
-                                      ism_cli::formats_command(), ism_cli::stats_command()};
+  const std::vector<command> commands{
+      ism_cli::demo_command(),           ism_cli::show_command(),
+      ism_cli::export_command(),         ism_cli::verify_command(),
+      ism_cli::formats_command(),        ism_cli::stats_command(),
+      ism_cli::simulate_serving_command(), ism_cli::simulate_training_command(),
+      ism_cli::simulate_icl_command()};
   if (words.empty()) throw ism_cli::usage_error("missing command", "ism");
   const std::string_view first = words.front();
   if (first == "-h" || first == "--help") {
@@ -61,14 +77,27 @@ int dispatch(std::span<const std::string_view> words) {
     return ism_cli::exit_ok;
   }
   for (const command& c : commands) {
-    if (c.name != first) continue;
-    const auto args = ism_cli::parse_arguments(c, words.subspan(1));
+    if (!named(c, words)) continue;
+    const auto args = ism_cli::parse_arguments(c, words.subspan(words_in_name(c)));
     return args ? c.run(*args) : ism_cli::exit_ok;
   }
   if (first.starts_with("-"))
     throw ism_cli::usage_error("unknown option '" + std::string(first) + "'", "ism");
-  throw ism_cli::usage_error(
-      "unknown command '" + std::string(first) + "'; expected demo, show, export, verify, formats or stats", "ism");
+  // The first word of a two-word command alone, or with an unknown second.
+  std::vector<std::string> firsts, seconds;
+  for (const command& c : commands) {
+    const std::string_view head = c.name.substr(0, c.name.find(' '));
+    if (head == first && words_in_name(c) == 2) seconds.emplace_back(c.name.substr(head.size() + 1));
+    if (std::find(firsts.begin(), firsts.end(), head) == firsts.end()) firsts.emplace_back(head);
+  }
+  if (!seconds.empty())
+    throw ism_cli::usage_error("'ism " + std::string(first) + "' needs one of " +
+                                   ism::detail::spelled_choices(seconds) +
+                                   (words.size() > 1 ? ", not '" + std::string(words[1]) + "'" : ""),
+                               "ism");
+  throw ism_cli::usage_error("unknown command '" + std::string(first) + "'; expected " +
+                                 ism::detail::spelled_choices(firsts),
+                             "ism");
 }
 
 }  // namespace

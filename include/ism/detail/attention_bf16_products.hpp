@@ -65,10 +65,11 @@ class bf16_products {
   // One thread's query block of one head.
   class block {
    public:
-    explicit block(const bf16_products& products)
+    // For blocks of up to `rows` queries.
+    block(const bf16_products& products, index_t rows)
         : products_(&products),
-          q_(static_cast<std::size_t>(products.grid_.bq * query_stride())),
-          weights_(static_cast<std::size_t>(products.grid_.bq * products.logits_stride())) {}
+          q_(static_cast<std::size_t>(rows * query_stride())),
+          weights_(static_cast<std::size_t>(rows * products.logits_stride())) {}
 
     // Loads rows of queries, row_stride elements apart; the logits get scale.
     void load_queries(const input* q, index_t rows, index_t row_stride, float scale) {

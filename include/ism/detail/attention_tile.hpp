@@ -52,7 +52,7 @@ class query_block_softmax {
   // Buffers for blocks of up to bq queries and tiles of up to bk keys of the
   // products' grid, allocated once and reused for every block.
   query_block_softmax(const Products& products, index_t bq, index_t bk, index_t dim)
-      : queries_(products),
+      : queries_(products, bq),
         dim_(dim),
         p_(bq, products.logits_stride()),
         o_(bq, products.output_stride()),
@@ -60,9 +60,13 @@ class query_block_softmax {
         sum_(bq),
         seen_(std::make_unique<bool[]>(static_cast<std::size_t>(bk))) {}
 
-  // Starts the block of `rows` queries q, row_stride elements apart.
-  void start(const input* q, index_t rows, index_t row_stride, float scale) {
+  // Starts the block of `rows` queries q, row_stride elements apart, each
+  // `rows_per_position` consecutive rows at one position: 1 for rows that are
+  // tokens, the query heads of a KV head for a one-token decode step.
+  void start(const input* q, index_t rows, index_t row_stride, float scale,
+             index_t rows_per_position = 1) {
     rows_ = rows;
+    rows_per_position_ = rows_per_position;
     queries_.load_queries(q, rows, row_stride, scale);
     o_.topRows(rows_).setZero();
     largest_.head(rows_).setConstant(-std::numeric_limits<float>::infinity());
@@ -78,12 +82,13 @@ class query_block_softmax {
     const index_t cols = tile.cols();
     queries_.logits(head, kb, cols, p_.data(), p_.cols());
     for (index_t i = 0; i < rows_; ++i) {
+      const index_t position = tile.q0 + i / rows_per_position_;
       if constexpr (Class == block_class::full) {
         fold_row<false>(i, {0, cols}, cols);
       } else if constexpr (interval_backed_mask<M>) {
-        fold_row<false>(i, visible_columns(m, tile.q0 + i, tile), cols);
+        fold_row<false>(i, visible_columns(m, position, tile), cols);
       } else {
-        const column_range r = mark_visible_columns(m, tile.q0 + i, tile, seen_.get());
+        const column_range r = mark_visible_columns(m, position, tile, seen_.get());
         for (index_t c = r.begin; c < r.end; ++c)
           if (!seen_[static_cast<std::size_t>(c)])
             p_(i, c) = -std::numeric_limits<float>::infinity();
@@ -150,6 +155,7 @@ class query_block_softmax {
   Eigen::VectorXf sum_;           // (bq,)
   std::unique_ptr<bool[]> seen_;  // (bk,): one row of a tile, for masks without intervals
   index_t rows_ = 0;
+  index_t rows_per_position_ = 1;
 };
 
 }  // namespace detail
