@@ -21,6 +21,15 @@
 #define ISM_DEVICE inline
 #endif
 
+// Placed before an ISM_HOST_DEVICE template that host code may instantiate with a
+// host-only type (interval_mask, whose arrays are std::vectors): nvcc otherwise
+// warns about a device call that only a device instantiation would make.
+#if defined(__CUDACC__)
+#define ISM_HOST_DEVICE_TEMPLATE _Pragma("nv_exec_check_disable")
+#else
+#define ISM_HOST_DEVICE_TEMPLATE
+#endif
+
 // Unrolls the loop that follows. Register-blocked kernels keep their accumulators
 // in registers only when their short loops are unrolled, which GCC does not do by
 // itself at -O2. nvcc's host pass gets no hint: its front end rejects GCC's

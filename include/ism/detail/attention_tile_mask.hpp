@@ -24,6 +24,7 @@ struct column_range {
 // The tile columns that query q sees; a row's visible keys are one interval, so
 // they are one range of the tile. A row that sees none of them gets
 // {cols, cols}, from the canonical empty interval.
+ISM_HOST_DEVICE_TEMPLATE
 template <interval_backed_mask M>
 ISM_HOST_DEVICE column_range visible_columns(const M& m, index_t q, const chunk& tile) {
   const row_interval r = clamp(m.interval(q), tile.k0, tile.k1);
