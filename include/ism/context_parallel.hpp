@@ -1,0 +1,285 @@
+// Context-parallel plans: the query tokens of one packed row dealt to R ranks
+// so that each rank's attention work is the same, for any mask given by its
+// intervals (docs/context_parallel.md). Work is the visible pairs of a rank's
+// query rows (docs/semantics.md#density); every rank holds N / R tokens (the
+// first N mod R one more), as PyTorch's sharding of the rearranged row into
+// equal slices requires.
+//
+// The balanced plan cuts the row into units of `block` tokens aligned to the
+// block grid, so a rank's query blocks are the row's own blocks and its tiles
+// are theirs. Each unit weighs its exact visible pairs, O(1) a row. Units go,
+// heaviest first, to the least loaded rank that has room for a whole unit
+// (longest-processing-time first under a count limit); then swaps of one unit
+// between the most and the least loaded rank close what that leaves. Tokens
+// that fill no whole unit (when N is not a multiple of R x block) are dealt
+// one by one the same way. The baselines come out of the same computation:
+// the even contiguous split, the head-tail (zig-zag) split and the
+// per-document head-tail split that engines use for causal masks.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <numeric>
+#include <queue>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ism/detail/check_mask_fits.hpp"
+#include "ism/errors.hpp"
+#include "ism/interval_mask.hpp"
+#include "ism/layout.hpp"
+#include "ism/sharding.hpp"
+
+namespace ism {
+inline namespace v0 {
+
+// The default block is FlexAttention's 128, as for block masks.
+inline constexpr index_t default_plan_block = 128;
+
+namespace detail {
+
+// Throws argument_error for fewer than one rank, more ranks than tokens, or a
+// block under one token.
+inline void check_plan(index_t tokens, index_t ranks, index_t block) {
+  if (ranks < 1)
+    throw argument_error("context-parallel plan: " + std::to_string(ranks) +
+                         " ranks; a plan needs at least one");
+  if (ranks > tokens)
+    throw argument_error("context-parallel plan: " + std::to_string(ranks) +
+                         " ranks for a row of " + std::to_string(tokens) +
+                         " tokens; every rank needs at least one token");
+  if (block < 1)
+    throw argument_error("context-parallel plan: block " + std::to_string(block) +
+                         " must be at least one token");
+}
+
+// Rank r's first token in the even split of [begin, begin + n) over `parts`.
+inline index_t split_point(index_t begin, index_t n, index_t parts, index_t r) noexcept {
+  return begin + r * n / parts;
+}
+
+// The sharding in which token t belongs to rank owner[t], each rank's tokens
+// ascending: a counting sort by owner, O(N).
+template <class Owner>
+sharding sharding_from_owners(const interval_mask& m, index_t ranks, index_t block,
+                              const std::vector<Owner>& owner) {
+  std::vector<index_t> offsets(static_cast<std::size_t>(ranks + 1), 0);
+  for (const Owner r : owner) ++offsets[static_cast<std::size_t>(r) + 1];
+  std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
+  std::vector<index_t> next(offsets.begin(), offsets.end() - 1);
+  std::vector<index_t> rearrange(owner.size());
+  for (std::size_t t = 0; t < owner.size(); ++t)
+    rearrange[static_cast<std::size_t>(next[static_cast<std::size_t>(owner[t])]++)] =
+        static_cast<index_t>(t);
+  return sharding(m, block, std::move(rearrange), std::move(offsets));
+}
+
+// Gives rank r chunks r and 2R - 1 - r of tokens [begin, end) cut into 2R
+// near-equal chunks.
+inline void deal_head_tail(index_t begin, index_t end, index_t ranks,
+                           std::vector<std::int32_t>& owner) {
+  const index_t chunks = 2 * ranks;
+  for (index_t c = 0; c < chunks; ++c) {
+    const auto r = static_cast<std::int32_t>(c < ranks ? c : chunks - 1 - c);
+    std::fill(owner.begin() + split_point(begin, end - begin, chunks, c),
+              owner.begin() + split_point(begin, end - begin, chunks, c + 1), r);
+  }
+}
+
+// The state of the balanced deal: each rank's load and room.
+struct rank_load {
+  std::vector<index_t> pairs;  // (R,)
+  std::vector<index_t> room;   // (R,), in items of the current deal
+};
+
+// Deals items, heaviest first (ties to the earlier item), each to the least
+// loaded rank with room left; returns the items no rank had room for.
+inline std::vector<index_t> deal_heaviest_first(const std::vector<index_t>& weight, rank_load& load,
+                                                std::vector<std::int32_t>& item_owner) {
+  std::vector<index_t> items(weight.size());
+  std::iota(items.begin(), items.end(), index_t{0});
+  std::sort(items.begin(), items.end(), [&](index_t a, index_t b) {
+    return weight[static_cast<std::size_t>(a)] > weight[static_cast<std::size_t>(b)] ||
+           (weight[static_cast<std::size_t>(a)] == weight[static_cast<std::size_t>(b)] && a < b);
+  });
+  using entry = std::pair<index_t, index_t>;  // (pairs, rank): the least pairs on top
+  std::priority_queue<entry, std::vector<entry>, std::greater<>> open;
+  for (std::size_t r = 0; r < load.pairs.size(); ++r)
+    if (load.room[r] > 0) open.push({load.pairs[r], static_cast<index_t>(r)});
+  std::vector<index_t> left;
+  for (const index_t item : items) {
+    if (open.empty()) {
+      left.push_back(item);
+      continue;
+    }
+    const auto r = static_cast<std::size_t>(open.top().second);
+    open.pop();
+    item_owner[static_cast<std::size_t>(item)] = static_cast<std::int32_t>(r);
+    load.pairs[r] += weight[static_cast<std::size_t>(item)];
+    if (--load.room[r] > 0) open.push({load.pairs[r], static_cast<index_t>(r)});
+  }
+  return left;
+}
+
+// Swaps one unit of the most loaded rank for one of the least loaded rank
+// while that lowers the larger of the two loads. Each swap moves them closer,
+// so the sum of squared loads falls and the loop ends; the cap bounds its time
+// on adversarial weights.
+inline void swap_towards_balance(const std::vector<index_t>& weight, rank_load& load,
+                                 std::vector<std::int32_t>& unit_owner) {
+  const auto ranks = static_cast<index_t>(load.pairs.size());
+  std::vector<std::vector<index_t>> units(static_cast<std::size_t>(ranks));
+  for (std::size_t u = 0; u < unit_owner.size(); ++u)
+    if (unit_owner[u] >= 0)
+      units[static_cast<std::size_t>(unit_owner[u])].push_back(static_cast<index_t>(u));
+  const auto by_weight = [&](index_t a, index_t b) {
+    return weight[static_cast<std::size_t>(a)] < weight[static_cast<std::size_t>(b)];
+  };
+  const index_t max_swaps = 16 * ranks + static_cast<index_t>(unit_owner.size());
+  for (index_t swaps = 0; swaps < max_swaps; ++swaps) {
+    const auto [light, heavy] = std::minmax_element(load.pairs.begin(), load.pairs.end());
+    const auto a = static_cast<std::size_t>(heavy - load.pairs.begin());
+    const auto b = static_cast<std::size_t>(light - load.pairs.begin());
+    const index_t gap = *heavy - *light;
+    std::vector<index_t>& from = units[a];
+    std::vector<index_t>& to = units[b];
+    std::sort(to.begin(), to.end(), by_weight);
+    // The best swap moves gap / 2 pairs; any move in (0, gap) helps.
+    index_t best_move = 0;
+    std::size_t best_x = 0, best_y = 0;
+    for (std::size_t x = 0; x < from.size(); ++x) {
+      const index_t wx = weight[static_cast<std::size_t>(from[x])];
+      const auto near = std::lower_bound(
+          to.begin(), to.end(), wx - gap / 2,
+          [&](index_t u, index_t w) { return weight[static_cast<std::size_t>(u)] < w; });
+      for (auto y = near == to.begin() ? near : near - 1; y != to.end() && y <= near; ++y) {
+        const index_t move = wx - weight[static_cast<std::size_t>(*y)];
+        if (move > 0 && move < gap &&
+            std::max(gap - move, move) < std::max(gap - best_move, best_move)) {
+          best_move = move;
+          best_x = x;
+          best_y = static_cast<std::size_t>(y - to.begin());
+        }
+      }
+    }
+    if (best_move == 0) return;
+    std::swap(from[best_x], to[best_y]);
+    unit_owner[static_cast<std::size_t>(from[best_x])] = static_cast<std::int32_t>(a);
+    unit_owner[static_cast<std::size_t>(to[best_y])] = static_cast<std::int32_t>(b);
+    load.pairs[a] -= best_move;
+    load.pairs[b] += best_move;
+  }
+}
+
+}  // namespace detail
+
+// Rank r holds tokens [rN/R, (r+1)N/R): no balancing at all. Throws
+// argument_error as balanced_sharding does.
+inline sharding even_sharding(const interval_mask& m, index_t ranks,
+                              index_t block = default_plan_block) {
+  detail::check_plan(m.size(), ranks, block);
+  std::vector<std::int32_t> owner(static_cast<std::size_t>(m.size()));
+  for (index_t r = 0; r < ranks; ++r)
+    std::fill(owner.begin() + detail::split_point(0, m.size(), ranks, r),
+              owner.begin() + detail::split_point(0, m.size(), ranks, r + 1),
+              static_cast<std::int32_t>(r));
+  return detail::sharding_from_owners(m, ranks, block, owner);
+}
+
+// The row cut into 2R chunks, rank r holding chunks r and 2R - 1 - r: PyTorch's
+// _HeadTailLoadBalancer, which balances a causal row. Here chunks differ by at
+// most one token when 2R does not divide N.
+inline sharding head_tail_sharding(const interval_mask& m, index_t ranks,
+                                   index_t block = default_plan_block) {
+  detail::check_plan(m.size(), ranks, block);
+  std::vector<std::int32_t> owner(static_cast<std::size_t>(m.size()));
+  detail::deal_head_tail(0, m.size(), ranks, owner);
+  return detail::sharding_from_owners(m, ranks, block, owner);
+}
+
+// Every document cut into 2R chunks, rank r holding chunks r and 2R - 1 - r of
+// each: PyTorch's _PerDocumentHeadTailLoadBalancer, which balances a packed
+// causal row. Throws shape_error when the mask does not fit the layout.
+inline sharding per_document_head_tail_sharding(const layout& row, const interval_mask& m,
+                                                index_t ranks, index_t block = default_plan_block) {
+  detail::check_mask_fits(row, m, "per_document_head_tail_sharding");
+  detail::check_plan(m.size(), ranks, block);
+  std::vector<std::int32_t> owner(static_cast<std::size_t>(m.size()));
+  for (const document_span& doc : row.documents())
+    detail::deal_head_tail(doc.begin, doc.end, ranks, owner);
+  return detail::sharding_from_owners(m, ranks, block, owner);
+}
+
+// ism's plan (see the top of this file). Throws argument_error for fewer than
+// one rank, more ranks than tokens, or a block under one token.
+inline sharding balanced_sharding(const interval_mask& m, index_t ranks,
+                                  index_t block = default_plan_block) {
+  detail::check_plan(m.size(), ranks, block);
+  const index_t n = m.size();
+  const auto lo = m.lo();
+  const auto hi = m.hi();
+  const auto row_pairs = [&](index_t q) { return lo[q] <= hi[q] ? hi[q] - lo[q] + 1 : 0; };
+
+  // (U,): the whole units; the tokens past the last one are left over from the start.
+  std::vector<index_t> unit_pairs(static_cast<std::size_t>(n / block), 0);
+  for (index_t q = 0; q < static_cast<index_t>(unit_pairs.size()) * block; ++q)
+    unit_pairs[static_cast<std::size_t>(q / block)] += row_pairs(q);
+
+  detail::rank_load load{std::vector<index_t>(static_cast<std::size_t>(ranks), 0),
+                         std::vector<index_t>(static_cast<std::size_t>(ranks), 0)};
+  for (index_t r = 0; r < ranks; ++r)
+    load.room[static_cast<std::size_t>(r)] =
+        (detail::split_point(0, n, ranks, r + 1) - detail::split_point(0, n, ranks, r)) / block;
+  std::vector<std::int32_t> unit_owner(unit_pairs.size(), -1);
+  const std::vector<index_t> left_units = detail::deal_heaviest_first(unit_pairs, load, unit_owner);
+  detail::swap_towards_balance(unit_pairs, load, unit_owner);
+
+  std::vector<std::int32_t> owner(static_cast<std::size_t>(n), -1);
+  for (index_t q = 0; q < static_cast<index_t>(unit_pairs.size()) * block; ++q)
+    owner[static_cast<std::size_t>(q)] = unit_owner[static_cast<std::size_t>(q / block)];
+
+  // The tokens of no whole unit fill each rank's quota, one token an item.
+  std::vector<index_t> left_tokens;
+  for (const index_t u : left_units)
+    for (index_t q = u * block; q < (u + 1) * block; ++q) left_tokens.push_back(q);
+  for (index_t q = static_cast<index_t>(unit_pairs.size()) * block; q < n; ++q)
+    left_tokens.push_back(q);
+  if (!left_tokens.empty()) {
+    // Every rank's whole units are dealt (there were at least as many units as
+    // room for them), so what is left of its quota is under one block.
+    for (index_t r = 0; r < ranks; ++r)
+      load.room[static_cast<std::size_t>(r)] =
+          (detail::split_point(0, n, ranks, r + 1) - detail::split_point(0, n, ranks, r)) % block;
+    std::vector<index_t> token_pairs(left_tokens.size());
+    for (std::size_t i = 0; i < left_tokens.size(); ++i) token_pairs[i] = row_pairs(left_tokens[i]);
+    std::vector<std::int32_t> token_owner(left_tokens.size(), -1);
+    detail::deal_heaviest_first(token_pairs, load, token_owner);
+    for (std::size_t i = 0; i < left_tokens.size(); ++i)
+      owner[static_cast<std::size_t>(left_tokens[i])] = token_owner[i];
+  }
+  return detail::sharding_from_owners(m, ranks, block, owner);
+}
+
+// ism's plan beside the baselines, each with its work table.
+struct context_parallel_plan {
+  sharding balanced;
+  sharding even;
+  sharding head_tail;
+  sharding per_document_head_tail;
+};
+
+// Throws shape_error when the mask does not fit the layout and argument_error
+// as balanced_sharding does.
+inline context_parallel_plan plan_context_parallel(const layout& row, const interval_mask& m,
+                                                   index_t ranks,
+                                                   index_t block = default_plan_block) {
+  detail::check_mask_fits(row, m, "plan_context_parallel");
+  return {balanced_sharding(m, ranks, block), even_sharding(m, ranks, block),
+          head_tail_sharding(m, ranks, block),
+          per_document_head_tail_sharding(row, m, ranks, block)};
+}
+
+}  // namespace v0
+}  // namespace ism
