@@ -16,6 +16,7 @@ command export_command();
 command stats_command();
 command verify_command();
 command formats_command();
+command plan_command();
 
 // --layout L and --paradigm P, declared once so their help reads the same
 // everywhere.

@@ -49,7 +49,8 @@ void print_help(const std::vector<command>& commands) {
 int dispatch(std::span<const std::string_view> words) {
   const std::vector<command> commands{ism_cli::demo_command(), ism_cli::show_command(),
                                       ism_cli::export_command(), ism_cli::verify_command(),
-                                      ism_cli::formats_command(), ism_cli::stats_command()};
+                                      ism_cli::formats_command(), ism_cli::stats_command(),
+                                      ism_cli::plan_command()};
   if (words.empty()) throw ism_cli::usage_error("missing command", "ism");
   const std::string_view first = words.front();
   if (first == "-h" || first == "--help") {
@@ -68,7 +69,7 @@ int dispatch(std::span<const std::string_view> words) {
   if (first.starts_with("-"))
     throw ism_cli::usage_error("unknown option '" + std::string(first) + "'", "ism");
   throw ism_cli::usage_error(
-      "unknown command '" + std::string(first) + "'; expected demo, show, export, verify, formats or stats", "ism");
+      "unknown command '" + std::string(first) + "'; expected demo, show, export, verify, formats, stats or plan", "ism");
 }
 
 }  // namespace

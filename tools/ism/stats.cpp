@@ -1,13 +1,11 @@
 // `ism stats`: the numbers behind a layout and its masks, as aligned text or JSON.
-#include <array>
-#include <charconv>
 #include <cstdint>
-#include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "json.hpp"
 #include "summary.hpp"
 #include "table.hpp"
 #include "text.hpp"
@@ -20,31 +18,6 @@ namespace {
 constexpr std::uint64_t default_max_tokens = std::uint64_t{1} << 24;
 // 2^28 token visits: a few seconds of building training samples.
 constexpr std::uint64_t default_max_work = std::uint64_t{1} << 28;
-
-// Shortest text that reads back as the same double; JSON has no NaN or inf, and
-// densities are always finite.
-std::string json_number(double value) {
-  std::array<char, 32> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  return std::string(buffer.data(), result.ptr);
-}
-
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      std::array<char, 8> buffer{};
-      std::snprintf(buffer.data(), buffer.size(), "\\u%04x", static_cast<unsigned>(c));
-      out += buffer.data();
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 struct layout_counts {
   ism::index_t context_segments = 0;
@@ -119,8 +92,8 @@ void print_text(const ism::layout& sequence, const std::vector<paradigm_summary>
                   {"untrainable answers", align::right}});
   for (const paradigm_summary& s : summaries) {
     const std::string name(s.paradigm.name());
-    masks.row({name, percent(s.density.sequence.density()), grouped(s.density.sequence.visible_pairs),
-               grouped(s.labels.trainable_count()),
+    masks.row({name, percent(s.density.sequence.density()),
+               grouped(s.density.sequence.visible_pairs), grouped(s.labels.trainable_count()),
                grouped(static_cast<ism::index_t>(s.labels.leaking.size()))});
     training.row({name, std::string(scheme_text(s.training.scheme)), grouped(s.training.samples),
                   grouped(s.training.tokens), grouped(s.training.attention_pairs),
@@ -169,7 +142,8 @@ command stats_command() {
   return {"stats",
           "Density, loss positions and training cost of a layout",
           "Prints the layout's tokens, documents and segments, then per paradigm (every registered "
-          "paradigm unless --paradigm is given): the share of (query, key) pairs the mask lets through, "
+          "paradigm unless --paradigm is given): the share of (query, key) pairs the mask lets "
+          "through, "
           "how many next-token loss positions are trainable or leak their assistant target, and "
           "what training every answer once costs.\n"
           "\n"
