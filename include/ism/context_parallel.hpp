@@ -1,9 +1,9 @@
 // Context-parallel plans: the query tokens of one packed row dealt to R ranks
 // so that each rank's attention work is the same, for any mask given by its
 // intervals (docs/context_parallel.md). Work is the visible pairs of a rank's
-// query rows (docs/semantics.md#density); every rank holds N / R tokens (the
-// first N mod R one more), as PyTorch's sharding of the rearranged row into
-// equal slices requires.
+// query rows (docs/semantics.md#density); every rank holds the tokens of the
+// even split, floor((r+1)N/R) - floor(rN/R), so N/R each when R divides N, as
+// PyTorch's sharding of the rearranged row into equal slices requires.
 //
 // The balanced plan cuts the row into units of `block` tokens aligned to the
 // block grid, so a rank's query blocks are the row's own blocks and its tiles
@@ -14,7 +14,9 @@
 // that fill no whole unit (when N is not a multiple of R x block) are dealt
 // one by one the same way. The baselines come out of the same computation:
 // the even contiguous split, the head-tail (zig-zag) split and the
-// per-document head-tail split that engines use for causal masks.
+// per-document head-tail split that engines use for causal masks. Where one
+// of them keeps every rank's token count and loads its heaviest rank no more
+// than the deal, it is the plan: contiguous chunks are simpler for engines.
 #pragma once
 
 #include <algorithm>
@@ -173,6 +175,111 @@ inline void swap_towards_balance(const std::vector<index_t>& weight, rank_load& 
   }
 }
 
+using owners = std::vector<std::int32_t>;  // (N,): the rank of each token
+
+inline index_t quota(index_t n, index_t ranks, index_t r) noexcept {
+  return split_point(0, n, ranks, r + 1) - split_point(0, n, ranks, r);
+}
+
+inline owners even_owners(index_t n, index_t ranks) {
+  owners owner(static_cast<std::size_t>(n));
+  for (index_t r = 0; r < ranks; ++r)
+    std::fill(owner.begin() + split_point(0, n, ranks, r),
+              owner.begin() + split_point(0, n, ranks, r + 1), static_cast<std::int32_t>(r));
+  return owner;
+}
+
+// Head-tail inside each of the token ranges [begin, end).
+inline owners head_tail_owners(index_t n, index_t ranks,
+                               const std::vector<std::pair<index_t, index_t>>& ranges) {
+  owners owner(static_cast<std::size_t>(n));
+  for (const auto& [begin, end] : ranges) deal_head_tail(begin, end, ranks, owner);
+  return owner;
+}
+
+inline std::vector<std::pair<index_t, index_t>> document_ranges(const layout& row) {
+  std::vector<std::pair<index_t, index_t>> out;
+  for (const document_span& doc : row.documents()) out.emplace_back(doc.begin, doc.end);
+  return out;
+}
+
+// The deal of whole units and then of single tokens (see the top of this file).
+inline owners dealt_owners(const interval_mask& m, index_t ranks, index_t block) {
+  const index_t n = m.size();
+  const auto lo = m.lo();
+  const auto hi = m.hi();
+  const auto row_pairs = [&](index_t q) { return lo[q] <= hi[q] ? hi[q] - lo[q] + 1 : 0; };
+
+  // (U,): the whole units; the tokens past the last one are left over from the start.
+  const index_t whole = n / block * block;
+  std::vector<index_t> unit_pairs(static_cast<std::size_t>(n / block), 0);
+  for (index_t q = 0; q < whole; ++q)
+    unit_pairs[static_cast<std::size_t>(q / block)] += row_pairs(q);
+
+  rank_load load{std::vector<index_t>(static_cast<std::size_t>(ranks), 0),
+                 std::vector<index_t>(static_cast<std::size_t>(ranks), 0)};
+  for (index_t r = 0; r < ranks; ++r)
+    load.room[static_cast<std::size_t>(r)] = quota(n, ranks, r) / block;
+  owners unit_owner(unit_pairs.size(), -1);
+  const std::vector<index_t> left_units = deal_heaviest_first(unit_pairs, load, unit_owner);
+  swap_towards_balance(unit_pairs, load, unit_owner);
+
+  owners owner(static_cast<std::size_t>(n), -1);
+  for (index_t q = 0; q < whole; ++q)
+    owner[static_cast<std::size_t>(q)] = unit_owner[static_cast<std::size_t>(q / block)];
+
+  // The tokens of no whole unit fill each rank's quota, one token an item.
+  std::vector<index_t> left_tokens;
+  for (const index_t u : left_units)
+    for (index_t q = u * block; q < (u + 1) * block; ++q) left_tokens.push_back(q);
+  for (index_t q = whole; q < n; ++q) left_tokens.push_back(q);
+  if (left_tokens.empty()) return owner;
+  // Every rank's whole units are dealt (there were at least as many units as
+  // room for them), so what is left of its quota is under one block.
+  for (index_t r = 0; r < ranks; ++r)
+    load.room[static_cast<std::size_t>(r)] = quota(n, ranks, r) % block;
+  std::vector<index_t> token_pairs(left_tokens.size());
+  for (std::size_t i = 0; i < left_tokens.size(); ++i) token_pairs[i] = row_pairs(left_tokens[i]);
+  owners token_owner(left_tokens.size(), -1);
+  deal_heaviest_first(token_pairs, load, token_owner);
+  for (std::size_t i = 0; i < left_tokens.size(); ++i)
+    owner[static_cast<std::size_t>(left_tokens[i])] = token_owner[i];
+  return owner;
+}
+
+// The pairs of the most loaded rank, or -1 when some rank's token count is not
+// its quota: such a split is no plan.
+inline index_t heaviest_rank_pairs(const interval_mask& m, index_t ranks, const owners& owner) {
+  std::vector<index_t> pairs(static_cast<std::size_t>(ranks), 0);
+  std::vector<index_t> tokens(static_cast<std::size_t>(ranks), 0);
+  for (index_t q = 0; q < m.size(); ++q) {
+    const auto r = static_cast<std::size_t>(owner[static_cast<std::size_t>(q)]);
+    pairs[r] += pairs_of(m.interval(q));
+    ++tokens[r];
+  }
+  for (index_t r = 0; r < ranks; ++r)
+    if (tokens[static_cast<std::size_t>(r)] != quota(m.size(), ranks, r)) return -1;
+  return *std::max_element(pairs.begin(), pairs.end());
+}
+
+// The plan: the deal, unless a split of the given ones that keeps every quota
+// loads its heaviest rank less. On ties the earlier split wins: contiguous
+// chunks are simpler for an engine than dealt blocks.
+inline sharding best_plan(const interval_mask& m, index_t ranks, index_t block,
+                          std::vector<owners> splits) {
+  splits.push_back(dealt_owners(m, ranks, block));
+  std::size_t best = splits.size() - 1;
+  index_t best_pairs = heaviest_rank_pairs(m, ranks, splits[best]);
+  for (std::size_t i = 0; i + 1 < splits.size(); ++i) {
+    const index_t pairs = heaviest_rank_pairs(m, ranks, splits[i]);
+    if (pairs >= 0 && pairs <= best_pairs && (pairs < best_pairs || i < best)) {
+      best = i;
+      best_pairs = pairs;
+    }
+  }
+  return sharding_from_owners(m, ranks, block, splits[best]);
+}
+
 }  // namespace detail
 
 // Rank r holds tokens [rN/R, (r+1)N/R): no balancing at all. Throws
@@ -180,12 +287,7 @@ inline void swap_towards_balance(const std::vector<index_t>& weight, rank_load& 
 inline sharding even_sharding(const interval_mask& m, index_t ranks,
                               index_t block = default_plan_block) {
   detail::check_plan(m.size(), ranks, block);
-  std::vector<std::int32_t> owner(static_cast<std::size_t>(m.size()));
-  for (index_t r = 0; r < ranks; ++r)
-    std::fill(owner.begin() + detail::split_point(0, m.size(), ranks, r),
-              owner.begin() + detail::split_point(0, m.size(), ranks, r + 1),
-              static_cast<std::int32_t>(r));
-  return detail::sharding_from_owners(m, ranks, block, owner);
+  return detail::sharding_from_owners(m, ranks, block, detail::even_owners(m.size(), ranks));
 }
 
 // The row cut into 2R chunks, rank r holding chunks r and 2R - 1 - r: PyTorch's
@@ -194,9 +296,8 @@ inline sharding even_sharding(const interval_mask& m, index_t ranks,
 inline sharding head_tail_sharding(const interval_mask& m, index_t ranks,
                                    index_t block = default_plan_block) {
   detail::check_plan(m.size(), ranks, block);
-  std::vector<std::int32_t> owner(static_cast<std::size_t>(m.size()));
-  detail::deal_head_tail(0, m.size(), ranks, owner);
-  return detail::sharding_from_owners(m, ranks, block, owner);
+  return detail::sharding_from_owners(m, ranks, block,
+                                      detail::head_tail_owners(m.size(), ranks, {{0, m.size()}}));
 }
 
 // Every document cut into 2R chunks, rank r holding chunks r and 2R - 1 - r of
@@ -206,60 +307,33 @@ inline sharding per_document_head_tail_sharding(const layout& row, const interva
                                                 index_t ranks, index_t block = default_plan_block) {
   detail::check_mask_fits(row, m, "per_document_head_tail_sharding");
   detail::check_plan(m.size(), ranks, block);
-  std::vector<std::int32_t> owner(static_cast<std::size_t>(m.size()));
-  for (const document_span& doc : row.documents())
-    detail::deal_head_tail(doc.begin, doc.end, ranks, owner);
-  return detail::sharding_from_owners(m, ranks, block, owner);
+  return detail::sharding_from_owners(
+      m, ranks, block, detail::head_tail_owners(m.size(), ranks, detail::document_ranges(row)));
 }
 
-// ism's plan (see the top of this file). Throws argument_error for fewer than
-// one rank, more ranks than tokens, or a block under one token.
+// ism's plan (see the top of this file): the deal, or the even or head-tail
+// split where one keeps every rank's quota and loads its heaviest rank no
+// more. Throws argument_error for fewer than one rank, more ranks than tokens,
+// or a block under one token.
 inline sharding balanced_sharding(const interval_mask& m, index_t ranks,
                                   index_t block = default_plan_block) {
   detail::check_plan(m.size(), ranks, block);
-  const index_t n = m.size();
-  const auto lo = m.lo();
-  const auto hi = m.hi();
-  const auto row_pairs = [&](index_t q) { return lo[q] <= hi[q] ? hi[q] - lo[q] + 1 : 0; };
+  return detail::best_plan(m, ranks, block,
+                           {detail::even_owners(m.size(), ranks),
+                            detail::head_tail_owners(m.size(), ranks, {{0, m.size()}})});
+}
 
-  // (U,): the whole units; the tokens past the last one are left over from the start.
-  std::vector<index_t> unit_pairs(static_cast<std::size_t>(n / block), 0);
-  for (index_t q = 0; q < static_cast<index_t>(unit_pairs.size()) * block; ++q)
-    unit_pairs[static_cast<std::size_t>(q / block)] += row_pairs(q);
-
-  detail::rank_load load{std::vector<index_t>(static_cast<std::size_t>(ranks), 0),
-                         std::vector<index_t>(static_cast<std::size_t>(ranks), 0)};
-  for (index_t r = 0; r < ranks; ++r)
-    load.room[static_cast<std::size_t>(r)] =
-        (detail::split_point(0, n, ranks, r + 1) - detail::split_point(0, n, ranks, r)) / block;
-  std::vector<std::int32_t> unit_owner(unit_pairs.size(), -1);
-  const std::vector<index_t> left_units = detail::deal_heaviest_first(unit_pairs, load, unit_owner);
-  detail::swap_towards_balance(unit_pairs, load, unit_owner);
-
-  std::vector<std::int32_t> owner(static_cast<std::size_t>(n), -1);
-  for (index_t q = 0; q < static_cast<index_t>(unit_pairs.size()) * block; ++q)
-    owner[static_cast<std::size_t>(q)] = unit_owner[static_cast<std::size_t>(q / block)];
-
-  // The tokens of no whole unit fill each rank's quota, one token an item.
-  std::vector<index_t> left_tokens;
-  for (const index_t u : left_units)
-    for (index_t q = u * block; q < (u + 1) * block; ++q) left_tokens.push_back(q);
-  for (index_t q = static_cast<index_t>(unit_pairs.size()) * block; q < n; ++q)
-    left_tokens.push_back(q);
-  if (!left_tokens.empty()) {
-    // Every rank's whole units are dealt (there were at least as many units as
-    // room for them), so what is left of its quota is under one block.
-    for (index_t r = 0; r < ranks; ++r)
-      load.room[static_cast<std::size_t>(r)] =
-          (detail::split_point(0, n, ranks, r + 1) - detail::split_point(0, n, ranks, r)) % block;
-    std::vector<index_t> token_pairs(left_tokens.size());
-    for (std::size_t i = 0; i < left_tokens.size(); ++i) token_pairs[i] = row_pairs(left_tokens[i]);
-    std::vector<std::int32_t> token_owner(left_tokens.size(), -1);
-    detail::deal_heaviest_first(token_pairs, load, token_owner);
-    for (std::size_t i = 0; i < left_tokens.size(); ++i)
-      owner[static_cast<std::size_t>(left_tokens[i])] = token_owner[i];
-  }
-  return detail::sharding_from_owners(m, ranks, block, owner);
+// The same, the per-document head-tail split of the row's documents one more
+// candidate. Throws shape_error when the mask does not fit the layout.
+inline sharding balanced_sharding(const layout& row, const interval_mask& m, index_t ranks,
+                                  index_t block = default_plan_block) {
+  detail::check_mask_fits(row, m, "balanced_sharding");
+  detail::check_plan(m.size(), ranks, block);
+  return detail::best_plan(
+      m, ranks, block,
+      {detail::even_owners(m.size(), ranks),
+       detail::head_tail_owners(m.size(), ranks, {{0, m.size()}}),
+       detail::head_tail_owners(m.size(), ranks, detail::document_ranges(row))});
 }
 
 // ism's plan beside the baselines, each with its work table.
@@ -276,7 +350,7 @@ inline context_parallel_plan plan_context_parallel(const layout& row, const inte
                                                    index_t ranks,
                                                    index_t block = default_plan_block) {
   detail::check_mask_fits(row, m, "plan_context_parallel");
-  return {balanced_sharding(m, ranks, block), even_sharding(m, ranks, block),
+  return {balanced_sharding(row, m, ranks, block), even_sharding(m, ranks, block),
           head_tail_sharding(m, ranks, block),
           per_document_head_tail_sharding(row, m, ranks, block)};
 }
