@@ -199,4 +199,24 @@ TEST_CASE("context parallel: errors name the problem") {
                    ism::sharding(m, 2, {1, 0, 2, 3, 4, 5, 6, 7}, {0, 4, 8});
                  }),
                  "the tokens of rank 0 are not ascending at position 1"));
+
+  const std::vector<std::int32_t> owners{0, 0, 1, 1, 0, 1, 1, 0};
+  const ism::sharding dealt = ism::sharding::from_owners(m, 2, 2, owners);
+  CHECK(std::vector<index_t>(dealt.rearrange().begin(), dealt.rearrange().end()) ==
+        std::vector<index_t>{0, 1, 4, 7, 2, 3, 5, 6});
+  CHECK(contains(
+      error_message<ism::argument_error>([&] { ism::sharding::from_owners(m, 0, 2, owners); }),
+      "0 ranks; at least one"));
+  CHECK(contains(
+      error_message<ism::argument_error>([&] { ism::sharding::from_owners(m, 2, 0, owners); }),
+      "block size 0 x 0"));
+  CHECK(contains(error_message<ism::shape_error>([&] {
+                   ism::sharding::from_owners(m, 2, 2, std::vector<std::int32_t>{0, 1});
+                 }),
+                 "owner has 2 tokens but the mask has 8 rows"));
+  CHECK(contains(
+      error_message<ism::argument_error>([&] {
+        ism::sharding::from_owners(m, 2, 2, std::vector<std::int32_t>{0, 0, 1, 1, 0, 2, 1, 0});
+      }),
+      "token 5 has owner 2, not a rank of [0, 2)"));
 }

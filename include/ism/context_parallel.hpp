@@ -62,32 +62,25 @@ inline index_t split_point(index_t begin, index_t n, index_t parts, index_t r) n
   return begin + r * n / parts;
 }
 
-// The sharding in which token t belongs to rank owner[t], each rank's tokens
-// ascending: a counting sort by owner, O(N).
-template <class Owner>
-sharding sharding_from_owners(const interval_mask& m, index_t ranks, index_t block,
-                              const std::vector<Owner>& owner) {
-  std::vector<index_t> offsets(static_cast<std::size_t>(ranks + 1), 0);
-  for (const Owner r : owner) ++offsets[static_cast<std::size_t>(r) + 1];
-  std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
-  std::vector<index_t> next(offsets.begin(), offsets.end() - 1);
-  std::vector<index_t> rearrange(owner.size());
-  for (std::size_t t = 0; t < owner.size(); ++t)
-    rearrange[static_cast<std::size_t>(next[static_cast<std::size_t>(owner[t])]++)] =
-        static_cast<index_t>(t);
-  return sharding(m, block, std::move(rearrange), std::move(offsets));
-}
+// Tokens [begin, end) of the row, held by `rank`.
+struct rank_run {
+  std::int32_t rank;
+  index_t begin;
+  index_t end;
+};
 
-// Gives rank r chunks r and 2R - 1 - r of tokens [begin, end) cut into 2R
-// near-equal chunks.
-inline void deal_head_tail(index_t begin, index_t end, index_t ranks,
-                           std::vector<std::int32_t>& owner) {
+// A contiguous split, as runs: cheap to weigh from prefix sums, filled into
+// owners only when it is used.
+using split = std::vector<rank_run>;
+
+// Adds chunks r and 2R - 1 - r of tokens [begin, end), cut into 2R near-equal
+// chunks, as rank r's runs.
+inline void add_head_tail(index_t begin, index_t end, index_t ranks, split& out) {
   const index_t chunks = 2 * ranks;
-  for (index_t c = 0; c < chunks; ++c) {
-    const auto r = static_cast<std::int32_t>(c < ranks ? c : chunks - 1 - c);
-    std::fill(owner.begin() + split_point(begin, end - begin, chunks, c),
-              owner.begin() + split_point(begin, end - begin, chunks, c + 1), r);
-  }
+  for (index_t c = 0; c < chunks; ++c)
+    out.push_back({static_cast<std::int32_t>(c < ranks ? c : chunks - 1 - c),
+                   split_point(begin, end - begin, chunks, c),
+                   split_point(begin, end - begin, chunks, c + 1)});
 }
 
 // The state of the balanced deal: each rank's load and room.
@@ -181,30 +174,41 @@ inline index_t quota(index_t n, index_t ranks, index_t r) noexcept {
   return split_point(0, n, ranks, r + 1) - split_point(0, n, ranks, r);
 }
 
-inline owners even_owners(index_t n, index_t ranks) {
-  owners owner(static_cast<std::size_t>(n));
+inline split even_split(index_t n, index_t ranks) {
+  split out;
   for (index_t r = 0; r < ranks; ++r)
-    std::fill(owner.begin() + split_point(0, n, ranks, r),
-              owner.begin() + split_point(0, n, ranks, r + 1), static_cast<std::int32_t>(r));
-  return owner;
-}
-
-// Head-tail inside each of the token ranges [begin, end).
-inline owners head_tail_owners(index_t n, index_t ranks,
-                               const std::vector<std::pair<index_t, index_t>>& ranges) {
-  owners owner(static_cast<std::size_t>(n));
-  for (const auto& [begin, end] : ranges) deal_head_tail(begin, end, ranks, owner);
-  return owner;
-}
-
-inline std::vector<std::pair<index_t, index_t>> document_ranges(const layout& row) {
-  std::vector<std::pair<index_t, index_t>> out;
-  for (const document_span& doc : row.documents()) out.emplace_back(doc.begin, doc.end);
+    out.push_back({static_cast<std::int32_t>(r), split_point(0, n, ranks, r),
+                   split_point(0, n, ranks, r + 1)});
   return out;
 }
 
-// The deal of whole units and then of single tokens (see the top of this file).
-inline owners dealt_owners(const interval_mask& m, index_t ranks, index_t block) {
+inline split head_tail_split(index_t n, index_t ranks) {
+  split out;
+  add_head_tail(0, n, ranks, out);
+  return out;
+}
+
+inline split per_document_head_tail_split(const layout& row, index_t ranks) {
+  split out;
+  for (const document_span& doc : row.documents()) add_head_tail(doc.begin, doc.end, ranks, out);
+  return out;
+}
+
+inline owners owners_of(index_t n, const split& runs) {
+  owners owner(static_cast<std::size_t>(n));
+  for (const rank_run& run : runs)
+    std::fill(owner.begin() + run.begin, owner.begin() + run.end, run.rank);
+  return owner;
+}
+
+// The deal of whole units and then of single tokens (see the top of this
+// file), and the pairs of its most loaded rank.
+struct deal {
+  owners owner;
+  index_t heaviest_pairs;
+};
+
+inline deal dealt_owners(const interval_mask& m, index_t ranks, index_t block) {
   const index_t n = m.size();
   const auto lo = m.lo();
   const auto hi = m.hi();
@@ -213,8 +217,9 @@ inline owners dealt_owners(const interval_mask& m, index_t ranks, index_t block)
   // (U,): the whole units; the tokens past the last one are left over from the start.
   const index_t whole = n / block * block;
   std::vector<index_t> unit_pairs(static_cast<std::size_t>(n / block), 0);
-  for (index_t q = 0; q < whole; ++q)
-    unit_pairs[static_cast<std::size_t>(q / block)] += row_pairs(q);
+  for (std::size_t u = 0; u < unit_pairs.size(); ++u)
+    for (index_t q = static_cast<index_t>(u) * block; q < static_cast<index_t>(u + 1) * block; ++q)
+      unit_pairs[u] += row_pairs(q);
 
   rank_load load{std::vector<index_t>(static_cast<std::size_t>(ranks), 0),
                  std::vector<index_t>(static_cast<std::size_t>(ranks), 0)};
@@ -225,15 +230,17 @@ inline owners dealt_owners(const interval_mask& m, index_t ranks, index_t block)
   swap_towards_balance(unit_pairs, load, unit_owner);
 
   owners owner(static_cast<std::size_t>(n), -1);
-  for (index_t q = 0; q < whole; ++q)
-    owner[static_cast<std::size_t>(q)] = unit_owner[static_cast<std::size_t>(q / block)];
+  for (std::size_t u = 0; u < unit_owner.size(); ++u)
+    std::fill(owner.begin() + static_cast<index_t>(u) * block,
+              owner.begin() + static_cast<index_t>(u + 1) * block, unit_owner[u]);
 
   // The tokens of no whole unit fill each rank's quota, one token an item.
   std::vector<index_t> left_tokens;
   for (const index_t u : left_units)
     for (index_t q = u * block; q < (u + 1) * block; ++q) left_tokens.push_back(q);
   for (index_t q = whole; q < n; ++q) left_tokens.push_back(q);
-  if (left_tokens.empty()) return owner;
+  const auto heaviest = [&] { return *std::max_element(load.pairs.begin(), load.pairs.end()); };
+  if (left_tokens.empty()) return {std::move(owner), heaviest()};
   // Every rank's whole units are dealt (there were at least as many units as
   // room for them), so what is left of its quota is under one block.
   for (index_t r = 0; r < ranks; ++r)
@@ -244,40 +251,49 @@ inline owners dealt_owners(const interval_mask& m, index_t ranks, index_t block)
   deal_heaviest_first(token_pairs, load, token_owner);
   for (std::size_t i = 0; i < left_tokens.size(); ++i)
     owner[static_cast<std::size_t>(left_tokens[i])] = token_owner[i];
-  return owner;
+  return {std::move(owner), heaviest()};
 }
 
-// The pairs of the most loaded rank, or -1 when some rank's token count is not
-// its quota: such a split is no plan.
-inline index_t heaviest_rank_pairs(const interval_mask& m, index_t ranks, const owners& owner) {
+// The pairs of the most loaded rank of a split, from the prefix sums of the
+// rows' pairs, or -1 when some rank's token count is not its quota: such a
+// split is no plan.
+inline index_t heaviest_rank_pairs(const std::vector<index_t>& prefix, index_t ranks,
+                                   const split& runs) {
   std::vector<index_t> pairs(static_cast<std::size_t>(ranks), 0);
   std::vector<index_t> tokens(static_cast<std::size_t>(ranks), 0);
-  for (index_t q = 0; q < m.size(); ++q) {
-    const auto r = static_cast<std::size_t>(owner[static_cast<std::size_t>(q)]);
-    pairs[r] += pairs_of(m.interval(q));
-    ++tokens[r];
+  for (const rank_run& run : runs) {
+    pairs[static_cast<std::size_t>(run.rank)] +=
+        prefix[static_cast<std::size_t>(run.end)] - prefix[static_cast<std::size_t>(run.begin)];
+    tokens[static_cast<std::size_t>(run.rank)] += run.end - run.begin;
   }
+  const index_t n = static_cast<index_t>(prefix.size()) - 1;
   for (index_t r = 0; r < ranks; ++r)
-    if (tokens[static_cast<std::size_t>(r)] != quota(m.size(), ranks, r)) return -1;
+    if (tokens[static_cast<std::size_t>(r)] != quota(n, ranks, r)) return -1;
   return *std::max_element(pairs.begin(), pairs.end());
 }
 
-// The plan: the deal, unless a split of the given ones that keeps every quota
-// loads its heaviest rank less. On ties the earlier split wins: contiguous
-// chunks are simpler for an engine than dealt blocks.
+// The plan: whichever loads its heaviest rank least of the deal and the given
+// splits that keep every quota. On ties a split wins over the deal, and the
+// earlier split over a later one: contiguous chunks are simpler for an engine
+// than dealt blocks.
 inline sharding best_plan(const interval_mask& m, index_t ranks, index_t block,
-                          std::vector<owners> splits) {
-  splits.push_back(dealt_owners(m, ranks, block));
-  std::size_t best = splits.size() - 1;
-  index_t best_pairs = heaviest_rank_pairs(m, ranks, splits[best]);
-  for (std::size_t i = 0; i + 1 < splits.size(); ++i) {
-    const index_t pairs = heaviest_rank_pairs(m, ranks, splits[i]);
-    if (pairs >= 0 && pairs <= best_pairs && (pairs < best_pairs || i < best)) {
-      best = i;
+                          const std::vector<split>& splits) {
+  std::vector<index_t> prefix(static_cast<std::size_t>(m.size() + 1), 0);  // (N + 1,)
+  for (index_t q = 0; q < m.size(); ++q)
+    prefix[static_cast<std::size_t>(q + 1)] =
+        prefix[static_cast<std::size_t>(q)] + pairs_of(m.interval(q));
+  const deal dealt = dealt_owners(m, ranks, block);
+  const split* best = nullptr;
+  index_t best_pairs = dealt.heaviest_pairs;
+  for (const split& candidate : splits) {
+    const index_t pairs = heaviest_rank_pairs(prefix, ranks, candidate);
+    if (pairs >= 0 && (pairs < best_pairs || (best == nullptr && pairs == best_pairs))) {
+      best = &candidate;
       best_pairs = pairs;
     }
   }
-  return sharding_from_owners(m, ranks, block, splits[best]);
+  if (best == nullptr) return sharding::from_owners(m, ranks, block, dealt.owner);
+  return sharding::from_owners(m, ranks, block, owners_of(m.size(), *best));
 }
 
 }  // namespace detail
@@ -287,7 +303,8 @@ inline sharding best_plan(const interval_mask& m, index_t ranks, index_t block,
 inline sharding even_sharding(const interval_mask& m, index_t ranks,
                               index_t block = default_plan_block) {
   detail::check_plan(m.size(), ranks, block);
-  return detail::sharding_from_owners(m, ranks, block, detail::even_owners(m.size(), ranks));
+  return sharding::from_owners(m, ranks, block,
+                               detail::owners_of(m.size(), detail::even_split(m.size(), ranks)));
 }
 
 // The row cut into 2R chunks, rank r holding chunks r and 2R - 1 - r: PyTorch's
@@ -296,8 +313,8 @@ inline sharding even_sharding(const interval_mask& m, index_t ranks,
 inline sharding head_tail_sharding(const interval_mask& m, index_t ranks,
                                    index_t block = default_plan_block) {
   detail::check_plan(m.size(), ranks, block);
-  return detail::sharding_from_owners(m, ranks, block,
-                                      detail::head_tail_owners(m.size(), ranks, {{0, m.size()}}));
+  return sharding::from_owners(
+      m, ranks, block, detail::owners_of(m.size(), detail::head_tail_split(m.size(), ranks)));
 }
 
 // Every document cut into 2R chunks, rank r holding chunks r and 2R - 1 - r of
@@ -307,8 +324,9 @@ inline sharding per_document_head_tail_sharding(const layout& row, const interva
                                                 index_t ranks, index_t block = default_plan_block) {
   detail::check_mask_fits(row, m, "per_document_head_tail_sharding");
   detail::check_plan(m.size(), ranks, block);
-  return detail::sharding_from_owners(
-      m, ranks, block, detail::head_tail_owners(m.size(), ranks, detail::document_ranges(row)));
+  return sharding::from_owners(
+      m, ranks, block,
+      detail::owners_of(m.size(), detail::per_document_head_tail_split(row, ranks)));
 }
 
 // ism's plan (see the top of this file): the deal, or the even or head-tail
@@ -318,9 +336,9 @@ inline sharding per_document_head_tail_sharding(const layout& row, const interva
 inline sharding balanced_sharding(const interval_mask& m, index_t ranks,
                                   index_t block = default_plan_block) {
   detail::check_plan(m.size(), ranks, block);
-  return detail::best_plan(m, ranks, block,
-                           {detail::even_owners(m.size(), ranks),
-                            detail::head_tail_owners(m.size(), ranks, {{0, m.size()}})});
+  return detail::best_plan(
+      m, ranks, block,
+      {detail::even_split(m.size(), ranks), detail::head_tail_split(m.size(), ranks)});
 }
 
 // The same, the per-document head-tail split of the row's documents one more
@@ -331,9 +349,8 @@ inline sharding balanced_sharding(const layout& row, const interval_mask& m, ind
   detail::check_plan(m.size(), ranks, block);
   return detail::best_plan(
       m, ranks, block,
-      {detail::even_owners(m.size(), ranks),
-       detail::head_tail_owners(m.size(), ranks, {{0, m.size()}}),
-       detail::head_tail_owners(m.size(), ranks, detail::document_ranges(row))});
+      {detail::even_split(m.size(), ranks), detail::head_tail_split(m.size(), ranks),
+       detail::per_document_head_tail_split(row, ranks)});
 }
 
 // ism's plan beside the baselines, each with its work table.

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <numeric>
 #include <span>
 #include <string>
 #include <utility>
@@ -45,15 +47,6 @@ inline index_t pairs_of(const row_interval& r) noexcept {
   return r.empty() ? 0 : r.hi - r.lo + 1;
 }
 
-// Row i of the rearranged row is row order[i] of the mask, so the block
-// classification can cut a rank's queries into blocks in the rank's order.
-struct rearranged_rows {
-  interval_view rows;
-  const index_t* order;
-  row_interval interval(index_t i) const noexcept { return rows.interval(order[i]); }
-  bool visible(index_t i, index_t k) const noexcept { return rows.visible(order[i], k); }
-};
-
 // max / mean of one counter over the ranks; 1 when every rank has none.
 template <class Counter>
 double imbalance_of(std::span<const rank_work> work, Counter counter) {
@@ -82,6 +75,42 @@ class sharding {
     check_shape(m.size());
     check_permutation();
     measure(m);
+  }
+
+  // The sharding in which token t belongs to rank owner[t], each rank's tokens
+  // ascending: a counting sort by owner, O(N). Throws argument_error for a
+  // block under one token or fewer than one rank, shape_error when owner is
+  // not as long as the mask, and argument_error for an owner outside [0, R).
+  static sharding from_owners(const interval_mask& m, index_t ranks, index_t block,
+                              std::span<const std::int32_t> owner) {
+    check_block_size(block_size{block, block});
+    if (ranks < 1)
+      throw argument_error("sharding: " + std::to_string(ranks) + " ranks; at least one");
+    if (static_cast<index_t>(owner.size()) != m.size())
+      throw shape_error("sharding: owner has " + std::to_string(owner.size()) +
+                        " tokens but the mask has " + std::to_string(m.size()) + " rows");
+    std::vector<index_t> offsets(static_cast<std::size_t>(ranks + 1), 0);
+    for (std::size_t t = 0; t < owner.size(); ++t) {
+      if (owner[t] < 0 || owner[t] >= ranks)
+        throw argument_error("sharding: token " + std::to_string(t) + " has owner " +
+                             std::to_string(owner[t]) + ", not a rank of [0, " +
+                             std::to_string(ranks) + ")");
+      ++offsets[static_cast<std::size_t>(owner[t]) + 1];
+    }
+    std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
+    std::vector<index_t> next(offsets.begin(), offsets.end() - 1);
+    // Run by run of one owner: plans deal tokens in runs of a block or more.
+    std::vector<index_t> rearrange(owner.size());
+    for (std::size_t t = 0; t < owner.size();) {
+      std::size_t end = t + 1;
+      while (end < owner.size() && owner[end] == owner[t]) ++end;
+      index_t& at = next[static_cast<std::size_t>(owner[t])];
+      std::iota(rearrange.begin() + at, rearrange.begin() + at + static_cast<index_t>(end - t),
+                static_cast<index_t>(t));
+      at += static_cast<index_t>(end - t);
+      t = end;
+    }
+    return sharding(m, block, std::move(rearrange), std::move(offsets), checked{});
   }
 
   index_t ranks() const noexcept { return static_cast<index_t>(offsets_.size()) - 1; }
@@ -133,6 +162,14 @@ class sharding {
   friend bool operator==(const sharding&, const sharding&) = default;
 
  private:
+  // A permutation that holds by construction what the public constructor checks.
+  struct checked {};
+  sharding(const interval_mask& m, index_t block, std::vector<index_t> rearrange,
+           std::vector<index_t> offsets, checked)
+      : rearrange_(std::move(rearrange)), offsets_(std::move(offsets)), block_(block) {
+    measure(m);
+  }
+
   void check_shape(index_t n) const {
     if (size() != n)
       throw shape_error("sharding: rearrange has " + std::to_string(size()) +
@@ -162,20 +199,30 @@ class sharding {
                                " are not ascending at position " + std::to_string(i));
   }
 
+  // One pass over the rearranged rows. A query block's tiles are the key
+  // blocks of the union of its rows' intervals, merged in order of lo as the
+  // block classification merges them (block_classification.hpp).
   void measure(const interval_mask& m) {
-    const detail::rearranged_rows rows{m.view(), rearrange_.data()};
-    query_block_reach reach;
-    std::vector<row_interval> scratch;
+    const block_grid keys(whole(size()), block_size{block_, block_});
+    std::vector<row_interval> rows;
+    std::vector<block_run> touched;
+    const auto by_lo = [](const row_interval& a, const row_interval& b) { return a.lo < b.lo; };
     work_.assign(static_cast<std::size_t>(ranks()), rank_work{});
     for (index_t r = 0; r < ranks(); ++r) {
       rank_work& w = work_[static_cast<std::size_t>(r)];
       w.tokens = offsets_[r + 1] - offsets_[r];
-      for (const index_t t : tokens(r)) w.pairs += detail::pairs_of(m.interval(t));
-      const block_grid grid(chunk{offsets_[r], offsets_[r + 1], 0, size()},
-                            block_size{block_, block_});
-      for (index_t qb = 0; qb < grid.query_blocks(); ++qb) {
-        reach_of_query_block(rows, grid, qb, reach, scratch);
-        for (const block_run& run : reach.touched) w.tiles += run.end - run.first;
+      for (index_t first = offsets_[r]; first < offsets_[r + 1]; first += block_) {
+        rows.clear();
+        for (index_t i = first; i < std::min(first + block_, offsets_[r + 1]); ++i) {
+          const row_interval row = m.interval(rearrange_[static_cast<std::size_t>(i)]);
+          w.pairs += detail::pairs_of(row);
+          if (!row.empty()) rows.push_back(row);
+        }
+        if (!std::is_sorted(rows.begin(), rows.end(), by_lo))
+          std::sort(rows.begin(), rows.end(), by_lo);
+        touched.clear();
+        detail::merge_sorted(keys, rows, touched);
+        for (const block_run& run : touched) w.tiles += run.end - run.first;
       }
     }
   }
