@@ -65,8 +65,9 @@ def _sharding_fields(d: dict) -> dict:
 def plan(layout: LayoutLike, paradigm: ParadigmLike, ranks: int, *,
          block_size: int = 128) -> Plan:
     """Deals the row's query tokens to ``ranks`` ranks, N / R tokens each (the
-    first N mod R one more) in whole blocks of ``block_size`` where the row
-    allows, so that each computes the same number of visible pairs. Raises
+    even split's counts when R does not divide N) in whole blocks of
+    ``block_size`` where the row allows, so that each computes the same number
+    of visible pairs. Raises
     :class:`ism.ArgumentError` for fewer than one rank, more ranks than
     tokens, or a block under one token."""
     for name, value in (("ranks", ranks), ("block_size", block_size)):
