@@ -74,13 +74,9 @@ void register_benchmarks() {
   }
 }
 
+// Registered before BENCHMARK_MAIN parses the command line.
+[[maybe_unused]] const bool registered = (register_benchmarks(), true);
+
 }  // namespace
 
-int main(int argc, char** argv) {
-  register_benchmarks();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+BENCHMARK_MAIN();
