@@ -16,6 +16,7 @@ from ._arrays import bfloat16
 from ._attention import attention, reference_attention
 from ._ism import ROLES, BlockMask, Layout, Paradigm, VerifyReport, paradigm_names
 from ._masks import block_mask, dense, export, formats, intervals, save
+from ._plan import Plan, RankWork, Sharding, plan
 from ._verify import verify
 from .errors import (ArgumentError, BlockMaskMismatch, Error, FormatError, IOError, LayoutError,
                      LayoutParseError, OverflowError, ParadigmError, ShapeError,
@@ -29,6 +30,7 @@ __all__ = [
     "labels", "density", "training_cost", "reusable_prefix",
     "Labels", "PairCount", "Density", "TrainingCost",
     "attention", "reference_attention", "bfloat16",
+    "plan", "Plan", "Sharding", "RankWork",
     "Error", "LayoutError", "LayoutParseError", "UnknownParadigmError", "ParadigmError",
     "ShapeError", "ArgumentError", "BlockMaskMismatch", "UnknownFormatError", "FormatError",
     "OverflowError", "IOError",

@@ -15,5 +15,6 @@ void bind_masks(nb::module_& m);
 void bind_exports(nb::module_& m);
 void bind_analyses(nb::module_& m);
 void bind_attention(nb::module_& m);
+void bind_plan(nb::module_& m);
 
 }  // namespace ism_python

@@ -17,4 +17,5 @@ NB_MODULE(_ism, m) {
   ism_python::bind_exports(m);
   ism_python::bind_analyses(m);
   ism_python::bind_attention(m);
+  ism_python::bind_plan(m);
 }

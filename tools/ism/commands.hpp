@@ -19,6 +19,7 @@ command formats_command();
 command simulate_serving_command();
 command simulate_training_command();
 command simulate_icl_command();
+command plan_command();
 
 // --layout L and --paradigm P, declared once so their help reads the same
 // everywhere.

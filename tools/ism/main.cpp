@@ -64,8 +64,8 @@ int dispatch(std::span<const std::string_view> words) {
       ism_cli::demo_command(),           ism_cli::show_command(),
       ism_cli::export_command(),         ism_cli::verify_command(),
       ism_cli::formats_command(),        ism_cli::stats_command(),
-      ism_cli::simulate_serving_command(), ism_cli::simulate_training_command(),
-      ism_cli::simulate_icl_command()};
+      ism_cli::plan_command(),           ism_cli::simulate_serving_command(),
+      ism_cli::simulate_training_command(), ism_cli::simulate_icl_command()};
   if (words.empty()) throw ism_cli::usage_error("missing command", "ism");
   const std::string_view first = words.front();
   if (first == "-h" || first == "--help") {

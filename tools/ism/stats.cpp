@@ -92,8 +92,8 @@ void print_text(const ism::layout& sequence, const std::vector<paradigm_summary>
                   {"untrainable answers", align::right}});
   for (const paradigm_summary& s : summaries) {
     const std::string name(s.paradigm.name());
-    masks.row({name, percent(s.density.sequence.density()), grouped(s.density.sequence.visible_pairs),
-               grouped(s.labels.trainable_count()),
+    masks.row({name, percent(s.density.sequence.density()),
+               grouped(s.density.sequence.visible_pairs), grouped(s.labels.trainable_count()),
                grouped(static_cast<ism::index_t>(s.labels.leaking.size()))});
     training.row({name, std::string(scheme_text(s.training.scheme)), grouped(s.training.samples),
                   grouped(s.training.tokens), grouped(s.training.attention_pairs),
@@ -142,7 +142,8 @@ command stats_command() {
   return {"stats",
           "Density, loss positions and training cost of a layout",
           "Prints the layout's tokens, documents and segments, then per paradigm (every registered "
-          "paradigm unless --paradigm is given): the share of (query, key) pairs the mask lets through, "
+          "paradigm unless --paradigm is given): the share of (query, key) pairs the mask lets "
+          "through, "
           "how many next-token loss positions are trainable or leak their assistant target, and "
           "what training every answer once costs.\n"
           "\n"
