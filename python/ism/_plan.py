@@ -27,7 +27,7 @@ class Sharding:
     ``x[:, restore[0]]`` puts a rearranged row back."""
     rearrange: np.ndarray     #: int64 (1, N): position i holds token rearrange[0, i]
     restore: np.ndarray       #: int64 (1, N): the inverse permutation
-    offsets: np.ndarray       #: int64 (R + 1,): rank r holds rearrange[0, offsets[r]:offsets[r + 1]]
+    offsets: np.ndarray       #: int64 (R + 1,): rank r: rearrange[0, offsets[r]:offsets[r + 1]]
     tokens: List[np.ndarray]  #: int64, per rank: its tokens, ascending
     runs: List[np.ndarray]    #: int64 (K, 2), per rank: its tokens as runs [begin, end)
     work: List[RankWork]      #: per rank

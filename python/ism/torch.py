@@ -35,15 +35,15 @@ def flex_block_mask(layouts: Layouts, paradigm: ParadigmLike, block_size=128,
     eager and compiled ``flex_attention`` and on any device. ``block_size`` is
     B or (Bq, Bk) (FlexAttention's kernels want 128 or a multiple of 16)."""
     batch = _layouts(layouts)
-    p = as_paradigm(paradigm)
     length = max(len(x) for x in batch)
-    per_layout = [_ism.flex_arrays(x, p, block_size, length) for x in batch]
+    lo, hi = _padded_intervals(batch, as_paradigm(paradigm), length)
+    per_layout = [_ism.flex_arrays(lo[row], hi[row], block_size) for row in range(len(batch))]
 
     def stacked(name: str) -> torch.Tensor:
         # (B, 1, ...): one head dimension of size 1, which broadcasts over heads.
         return torch.from_numpy(np.stack([a[name] for a in per_layout])[:, None]).to(device)
 
-    lo, hi = _padded_intervals(batch, p, length, device)
+    lo, hi = torch.from_numpy(lo).to(device), torch.from_numpy(hi).to(device)
 
     def mask_mod(b, h, q_idx, kv_idx):
         return (lo[b, q_idx] <= kv_idx) & (kv_idx <= hi[b, q_idx])
@@ -114,13 +114,13 @@ def _layouts(layouts: Layouts) -> List[_ism.Layout]:
     return batch
 
 
-def _padded_intervals(batch, paradigm, length: int, device):
+def _padded_intervals(batch, paradigm, length: int):
     """(B, length) int64 bounds; padded rows get lo = 1 > hi = 0 (see nothing)."""
     lo = np.ones((len(batch), length), dtype=np.int64)
     hi = np.zeros((len(batch), length), dtype=np.int64)
     for row, layout in enumerate(batch):
         lo[row, :len(layout)], hi[row, :len(layout)] = intervals(layout, paradigm)
-    return torch.from_numpy(lo).to(device), torch.from_numpy(hi).to(device)
+    return lo, hi
 
 
 __all__ = ["flex_block_mask", "hf_mask_kwargs", "sdpa_mask"]

@@ -107,26 +107,20 @@ nb::tuple csr(const ism::block_csr& lists, nb::handle owner) {
       view_array(lists.indices, ism::npy_dtype::int32, {count}, owner));
 }
 
-// FlexAttention's padded arrays for a layout padded to `length` tokens: rows
-// past the layout see nothing and its keys are never seen, so a batch of
-// layouts shares one shape.
-nb::dict flex_arrays(const ism::layout& sequence, const ism::any_paradigm& paradigm,
-                     nb::handle block, index_t length) {
+// FlexAttention's arrays (the flex export) of the mask whose row q sees keys
+// lo[q]..hi[q]: ism.torch passes a layout's intervals padded with rows that
+// see nothing, so a batch of layouts shares one shape. The arrays are copied
+// in, since interval_mask owns its bounds; the caller's are not kept.
+using row_bounds = nb::ndarray<nb::ro, nb::device::cpu, nb::ndim<1>, std::int64_t, nb::c_contig>;
+
+nb::dict flex_arrays(const row_bounds& lo, const row_bounds& hi, nb::handle block) {
   const ism::block_size size = block_size_of(block);
   ism::check_block_size(size);
-  if (length < sequence.size())
-    throw ism::shape_error("flex_arrays: length " + std::to_string(length) +
-                           " is shorter than the layout's " + std::to_string(sequence.size()) +
-                           " tokens");
-  const ism::interval_mask contract = paradigm.intervals(sequence);
-  std::vector<index_t> lo(contract.lo().begin(), contract.lo().end());
-  std::vector<index_t> hi(contract.hi().begin(), contract.hi().end());
-  lo.resize(static_cast<std::size_t>(length), 1);
-  hi.resize(static_cast<std::size_t>(length), 0);
-  const ism::interval_mask padded(std::move(lo), std::move(hi));
+  const ism::interval_mask mask(std::vector<index_t>(lo.data(), lo.data() + lo.size()),
+                                std::vector<index_t>(hi.data(), hi.data() + hi.size()));
   ism::encoded_arrays arrays = [&] {
     const nb::gil_scoped_release unlocked;
-    return ism::own_arrays(ism::export_flex(ism::make_block_mask(padded, size)));
+    return ism::own_arrays(ism::export_flex(ism::make_block_mask(mask, size)));
   }();
   return arrays_to_dict(std::move(arrays));
 }
@@ -188,10 +182,9 @@ void bind_masks(nb::module_& m) {
         nb::arg("block_size") = nb::make_tuple(128, 128), nb::arg("chunk") = nb::none(),
         "Classifies the tiles of chunk (q0, q1, k0, k1) (the whole row by default) in "
         "block_size = (Bq, Bk) or B tiles, in time proportional to the tiles.");
-  m.def("flex_arrays", &flex_arrays, nb::arg("layout"), nb::arg("paradigm"),
-        nb::arg("block_size"), nb::arg("length"),
-        "FlexAttention's BlockMask arrays (the flex export) for the layout padded to `length` "
-        "tokens; padded rows see nothing and padded keys are never seen.");
+  m.def("flex_arrays", &flex_arrays, nb::arg("lo"), nb::arg("hi"), nb::arg("block_size"),
+        "FlexAttention's BlockMask arrays (the flex export) of the mask whose row q sees keys "
+        "lo[q]..hi[q] (int64); rows with lo > hi see nothing.");
 }
 
 }  // namespace ism_python
