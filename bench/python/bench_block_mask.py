@@ -1,12 +1,12 @@
 """Block masks from Python, in one run on the CPU (docs/benchmarks.md records the numbers):
 
-  1. ism.torch.flex_block_mask against FlexAttention's own create_block_mask
+  1. the package's ism.block_mask against the C++ make_block_mask (the
+     BM_block_mask_from_layout benchmark of ism_bench_masks, same layout) at
+     64k and 1M tokens, with the package's fixed per-call overhead;
+  2. ism.torch.flex_block_mask against FlexAttention's own create_block_mask
      (eager, and compiled), both giving a BlockMask of the same mask, for the
      causal and ISM masks of packed multi-turn conversations of 4k, 16k and 64k
      tokens;
-  2. the package's ism.block_mask against the C++ make_block_mask (the
-     BM_block_mask_from_layout benchmark of ism_bench_masks, same layout) at
-     64k and 1M tokens, with the package's fixed per-call overhead;
   3. the memory of FlexAttention's dense BlockMask index arrays against ism's
      CSR lists, 4k to 1M tokens.
 
@@ -26,11 +26,8 @@ import subprocess
 import time
 
 import numpy as np
-import torch
-from torch.nn.attention.flex_attention import create_block_mask
 
 import ism
-import ism.torch
 
 CONVERSATION, SYSTEM, TURNS = 4096, 128, 32
 TURN = (CONVERSATION - SYSTEM) // TURNS
@@ -84,6 +81,7 @@ def repeats_for(tokens: int) -> int:
 
 
 def mask_mod_of(layout: ism.Layout, paradigm: str):
+    import torch
     lo, hi = (torch.from_numpy(a) for a in ism.intervals(layout, paradigm))
 
     def mask_mod(b, h, q, kv):
@@ -104,7 +102,14 @@ def mib(size: int) -> str:
 
 
 def flex_against_torch(sizes, eager_max: int) -> None:
-    print("## 1. BlockMask of the same mask: ism.torch.flex_block_mask vs create_block_mask\n")
+    # Imported here: loading torch changes the process's allocator state, which
+    # the package-against-C++ comparison, run first, should not see.
+    import torch
+    from torch.nn.attention.flex_attention import create_block_mask
+
+    import ism.torch
+    torch.set_num_threads(1)
+    print("## 2. BlockMask of the same mask: ism.torch.flex_block_mask vs create_block_mask\n")
     print("| paradigm | tokens | ism.torch.flex_block_mask | create_block_mask eager | "
           "create_block_mask compiled (first call) | compiled, later calls | "
           "eager / ism | compiled / ism |")
@@ -147,7 +152,7 @@ def cpp_benchmark(binary: pathlib.Path, sizes):
 
 
 def package_against_cpp(binary: pathlib.Path, sizes) -> None:
-    print("## 2. ism.block_mask (Python) vs make_block_mask (C++), interval mask included\n")
+    print("## 1. ism.block_mask (Python) vs make_block_mask (C++), interval mask included\n")
     tiny = ism.Layout.parse("user:1")
     overhead = min(mean_seconds(lambda: ism.block_mask(tiny, "ism", BLOCK), 2000)
                    for _ in range(5))
@@ -195,11 +200,9 @@ def main() -> None:
                         help="largest size create_block_mask runs eagerly (it holds the N² mask)")
     parser.add_argument("--cpp-sizes", type=int, nargs="+", default=[65536, 1048576])
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    print(f"torch {torch.__version__}, ism {ism.__version__}, numpy {np.__version__}; "
-          f"1 thread\n")
-    flex_against_torch(args.sizes, args.eager_max)
+    print(f"ism {ism.__version__}, numpy {np.__version__}; 1 thread\n")
     package_against_cpp(args.cpp_bench, args.cpp_sizes)
+    flex_against_torch(args.sizes, args.eager_max)
     memory([4096, 16384, 65536, 262144, 1048576])
 
 
