@@ -1,7 +1,8 @@
 // Mask construction benchmarks, each beside a plain baseline measured in the same
 // run (docs/benchmarks.md records the numbers):
 //   BM_block_mask/<paradigm>/tokens:N        make_block_mask from a ready interval mask
-//   BM_block_mask_from_layout/<paradigm>/... make_interval_mask + make_block_mask
+//   BM_block_mask_from_layout/<paradigm>/... make_block_mask from the layout, by windows of rows
+//   BM_block_mask_via_intervals/<paradigm>/.. baseline: make_interval_mask, then make_block_mask
 //   BM_block_mask_every_pair/<paradigm>/...  baseline: test every (q, k) pair, count per tile
 //   BM_dense_mask/<dtype>/<paradigm>/...     fill one 8 MiB block of rows, as `ism export` does
 //   BM_memset/bytes:8388608                  baseline: std::memset of the same buffer
@@ -80,9 +81,21 @@ void build_block_mask(benchmark::State& state, const ism::any_paradigm& kind, in
   set_block_counters(state, ism::make_block_mask(intervals, tile));
 }
 
-// The whole cost from a layout: the interval mask is rebuilt every iteration.
+// The whole cost from a layout, as ism.block_mask pays it: the rows' intervals
+// are computed a window at a time inside the build.
 void build_block_mask_from_layout(benchmark::State& state, const ism::any_paradigm& kind,
                                   index_t tokens) {
+  const ism::layout row = packed_conversations(tokens);
+  for (auto _ : state) {
+    ism::block_mask blocks = ism::make_block_mask(row, kind, tile);
+    benchmark::DoNotOptimize(blocks);
+  }
+  set_block_counters(state, ism::make_block_mask(row, kind, tile));
+}
+
+// The same through the N-row interval mask, built and freed every iteration.
+void build_block_mask_via_intervals(benchmark::State& state, const ism::any_paradigm& kind,
+                                    index_t tokens) {
   const ism::layout row = packed_conversations(tokens);
   for (auto _ : state) {
     const ism::interval_mask intervals = ism::make_interval_mask(row, kind);
@@ -188,6 +201,9 @@ void register_benchmarks() {
           ->Unit(benchmark::kMicrosecond);
       benchmark::RegisterBenchmark(name("BM_block_mask_from_layout", kind, n).c_str(),
                                    build_block_mask_from_layout, kind, n)
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(name("BM_block_mask_via_intervals", kind, n).c_str(),
+                                   build_block_mask_via_intervals, kind, n)
           ->Unit(benchmark::kMicrosecond);
     }
   }

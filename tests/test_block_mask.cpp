@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <ism/block_mask.hpp>
+#include <ism/any_paradigm.hpp>
 #include <ism/block_mask_view.hpp>
 #include <ism/composition.hpp>
 #include <ism/incremental_block_mask.hpp>
@@ -15,6 +16,7 @@
 #include <ism/segment_function.hpp>
 #include <random>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -138,6 +140,14 @@ random_rows random_intervals(std::mt19937_64& rng, index_t n, double empty) {
   return rows;
 }
 
+// A paradigm that breaks its contract: every token sees one key past its document.
+struct sees_next_document {
+  static constexpr std::string_view name = "sees-next-document";
+  ism::row_interval interval(const ism::token_context& t) const {
+    return {t.document.begin, t.document.end};
+  }
+};
+
 ism::block_size random_block_size(std::mt19937_64& rng) {
   return {random_layouts::uniform(rng, 1, 9), random_layouts::uniform(rng, 1, 9)};
 }
@@ -181,6 +191,44 @@ TEST_CASE("block masks of the four paradigms match brute force on random layouts
           check_against_brute_force(ism::make_block_mask(m, c, size), visible);
         });
       });
+}
+
+TEST_CASE("a block mask built from a layout equals the one built from its intervals") {
+  random_layouts::for_random_layouts(
+      0x1a70, 200, [](std::mt19937_64& rng, const oracle::declared_layout& d) {
+        const ism::layout row(d);
+        const ism::block_size size = random_block_size(rng);
+        const ism::chunk c = random_layouts::random_chunk(rng, row.size());
+        CAPTURE(ism::to_string(c));
+        random_layouts::for_each_paradigm([&](auto policy, const char* name, const auto& kind) {
+          CAPTURE(name);
+          const auto m = ism::make_interval_mask(row, policy);
+          CHECK(ism::make_block_mask(row, policy, size) == ism::make_block_mask(m, size));
+          CHECK(ism::make_block_mask(row, kind, size) == ism::make_block_mask(m, size));
+          CHECK(ism::make_block_mask(row, kind, c, size) == ism::make_block_mask(m, c, size));
+        });
+        const ism::any_paradigm tool = ism::paradigm_from_name("bidirectional-roles:tool");
+        CHECK(ism::make_block_mask(row, tool, c, size) ==
+              ism::make_block_mask(tool.intervals(row), c, size));
+      });
+  // Rows come a window at a time (16,384 rows of bounds): blocks that split a
+  // window, blocks larger than one, chunks that start inside a window.
+  std::string text;
+  for (int conversation = 0; conversation < 12; ++conversation)
+    text += std::string(conversation ? " | " : "") +
+            "system:300,user:1700,assistant:900,user:37,assistant:2011,tool:5,assistant:17";
+  const ism::layout row = ism::parse_layout(text);
+  const ism::interval_mask m = ism::make_interval_mask<ism::intermittent>(row);
+  for (const ism::block_size size : {ism::block_size{1, 1}, ism::block_size{7, 128},
+                                     ism::block_size{128, 64}, ism::block_size{20000, 3}}) {
+    CAPTURE(ism::to_string(size));
+    CHECK(ism::make_block_mask(row, ism::intermittent{}, size) == ism::make_block_mask(m, size));
+    const ism::chunk c{5000, 41000, 0, 39000};
+    CHECK(ism::make_block_mask(row, ism::paradigm_from_name("ism"), c, size) ==
+          ism::make_block_mask(m, c, size));
+  }
+  // Attention accepts a block mask built from a layout with the layout's intervals.
+  ism::make_block_mask(row, ism::intermittent{}).check_built_from(m, "test");
 }
 
 TEST_CASE("compile-time block sizes give the same mask as run-time ones") {
@@ -390,6 +438,24 @@ TEST_CASE("the fingerprint's multiply is the same with and without __int128") {
   }
   static_assert(ism::detail::multiply_fold_portable(~std::uint64_t{0}, ~std::uint64_t{0}) ==
                 (1 ^ (~std::uint64_t{0} - 1)));
+}
+
+TEST_CASE("a block mask from a layout refuses what the interval path refuses") {
+  const ism::layout row = ism::parse_layout("user:4,assistant:4 | user:2,assistant:3");
+  const ism::any_paradigm kind = ism::paradigm_from_name("ism");
+  CHECK_THROWS_AS(ism::make_block_mask(row, kind, ism::block_size{0, 4}), ism::argument_error);
+  CHECK_THROWS_WITH_AS(ism::make_block_mask(row, kind, ism::chunk{0, 14, 0, 13}, ism::block_size{}),
+                       doctest::Contains("leaves the mask's 13 positions"), ism::shape_error);
+  CHECK_THROWS_WITH_AS(ism::make_block_mask(row, kind, ism::chunk{3, 2, 0, 8}, ism::block_size{}),
+                       doctest::Contains("is not a pair of ranges"), ism::shape_error);
+  // A paradigm that breaks its contract inside the chunk's rows.
+  CHECK_THROWS_WITH_AS(ism::make_block_mask(row, sees_next_document{}, ism::block_size{4, 4}),
+                       doctest::Contains("paradigm 'sees-next-document' gives token 0"),
+                       ism::paradigm_error);
+  CHECK_THROWS_WITH_AS(
+      ism::make_block_mask(row, ism::any_paradigm(sees_next_document{}),
+                           ism::chunk{9, 11, 0, 13}, ism::block_size{4, 4}),
+      doctest::Contains("gives token 9"), ism::paradigm_error);
 }
 
 TEST_CASE("block mask errors name the problem") {

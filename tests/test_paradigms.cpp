@@ -3,6 +3,7 @@
 // a paradigm by name, and paradigms written by a user.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <ism/dense_mask.hpp>
 #include <ism/layout_text.hpp>
 #include <ism/paradigms.hpp>
@@ -412,4 +413,39 @@ TEST_CASE("paradigms: a paradigm that leaves its document gets paradigm_error") 
   CHECK_THROWS_AS(ism::make_interval_mask<sees_nothing>(l), ism::paradigm_error);
   CHECK_THROWS_WITH(ism::make_interval_mask<sees_nothing>(l), doctest::Contains("empty"));
   static_assert(std::is_base_of_v<std::invalid_argument, ism::paradigm_error>);
+}
+
+TEST_CASE("paradigms: fill_intervals gives any window of rows, checked as the whole mask is") {
+  random_layouts::for_random_layouts(
+      0xf111, 200, [](std::mt19937_64& rng, const oracle::declared_layout& d) {
+        const ism::layout row(d);
+        const index_t q0 = random_layouts::uniform(rng, 0, row.size());
+        const index_t q1 = random_layouts::uniform(rng, q0, row.size());
+        CAPTURE(q0);
+        CAPTURE(q1);
+        random_layouts::for_each_paradigm([&](auto policy, const char* name, const auto& kind) {
+          CAPTURE(name);
+          const ism::interval_mask whole = ism::make_interval_mask(row, policy);
+          std::vector<index_t> lo(static_cast<std::size_t>(q1 - q0)), hi(lo.size());
+          for (const auto fill : {0, 1}) {
+            std::fill(lo.begin(), lo.end(), -7);
+            std::fill(hi.begin(), hi.end(), -7);
+            if (fill == 0)
+              ism::fill_intervals(row, policy, q0, q1, lo, hi);
+            else
+              ism::fill_intervals(row, kind, q0, q1, lo, hi);
+            for (index_t q = q0; q < q1; ++q) {
+              CHECK(lo[static_cast<std::size_t>(q - q0)] == whole.lo()[q]);
+              CHECK(hi[static_cast<std::size_t>(q - q0)] == whole.hi()[q]);
+            }
+          }
+        });
+      });
+  // A window reports a bad paradigm at the first bad row inside it, and only there.
+  const ism::layout l = ism::parse_layout("user:2,assistant:1 | user:1,assistant:2");
+  index_t lo[2], hi[2];
+  CHECK_THROWS_WITH(ism::fill_intervals(l, sees_previous_document{}, 3, 5, lo, hi),
+                    doctest::Contains("token 3 the interval [2, 3]"));
+  CHECK_THROWS_AS(ism::fill_intervals(l, sees_nothing{}, 1, 3, lo, hi), ism::paradigm_error);
+  ism::fill_intervals(l, sees_previous_document{}, 5, 5, lo, hi);  // no rows: nothing to refuse
 }

@@ -1,8 +1,8 @@
 """Block masks from Python, in one run on the CPU (docs/benchmarks.md records the numbers):
 
-  1. the package's ism.block_mask against the C++ make_block_mask (the
-     BM_block_mask_from_layout benchmark of ism_bench_masks, same layout) at
-     64k and 1M tokens, with the package's fixed per-call overhead;
+  1. the package's ism.block_mask against the C++ make_block_mask from a layout
+     (the BM_block_mask_from_layout benchmark of ism_bench_masks, same layout
+     and calls) at 64k and 1M tokens, with the package's fixed per-call overhead;
   2. ism.torch.flex_block_mask against FlexAttention's own create_block_mask
      (eager, and compiled), both giving a BlockMask of the same mask, for the
      causal and ISM masks of packed multi-turn conversations of 4k, 16k and 64k
@@ -152,7 +152,7 @@ def cpp_benchmark(binary: pathlib.Path, sizes):
 
 
 def package_against_cpp(binary: pathlib.Path, sizes) -> None:
-    print("## 1. ism.block_mask (Python) vs make_block_mask (C++), interval mask included\n")
+    print("## 1. ism.block_mask (Python) vs make_block_mask (C++), both from the layout\n")
     tiny = ism.Layout.parse("user:1")
     overhead = min(mean_seconds(lambda: ism.block_mask(tiny, "ism", BLOCK), 2000)
                    for _ in range(5))

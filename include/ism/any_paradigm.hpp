@@ -1,10 +1,12 @@
 // A paradigm chosen at run time: any policy type behind one value type, so the
 // CLI, the exports by name, verification and the Python package handle every
 // paradigm alike. Compile-time code names the policy type itself and pays no
-// indirection; here one virtual call is made per sequence, never per token.
+// indirection; here one virtual call is made per sequence (or per window of
+// rows), never per token.
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +31,11 @@ class any_paradigm {
   std::string_view name() const noexcept { return model_->name; }
 
   interval_mask intervals(const layout& sequence) const { return model_->intervals(sequence); }
+  // Rows [q0, q1) of intervals(sequence); see fill_intervals.
+  void fill_intervals(const layout& sequence, index_t q0, index_t q1, std::span<index_t> lo,
+                      std::span<index_t> hi) const {
+    model_->fill_intervals(sequence, q0, q1, lo, hi);
+  }
   training_cost_report training_cost(const layout& sequence) const {
     return model_->training_cost(sequence);
   }
@@ -56,6 +63,8 @@ class any_paradigm {
     explicit concept_base(std::string n) : name(std::move(n)) {}
     virtual ~concept_base() = default;
     virtual interval_mask intervals(const layout&) const = 0;
+    virtual void fill_intervals(const layout&, index_t, index_t, std::span<index_t>,
+                                std::span<index_t>) const = 0;
     virtual training_cost_report training_cost(const layout&) const = 0;
     virtual index_t training_cost_work(const layout&) const = 0;
     virtual index_t reusable_prefix(const layout&, const layout&) const = 0;
@@ -67,6 +76,10 @@ class any_paradigm {
   struct model final : concept_base {
     model(P p, std::string n) : concept_base(std::move(n)), policy(std::move(p)) {}
     interval_mask intervals(const layout& s) const override { return make_interval_mask(s, policy); }
+    void fill_intervals(const layout& s, index_t q0, index_t q1, std::span<index_t> lo,
+                        std::span<index_t> hi) const override {
+      ism::fill_intervals(s, policy, q0, q1, lo, hi);
+    }
     training_cost_report training_cost(const layout& s) const override {
       return ism::training_cost(s, policy);
     }
@@ -95,6 +108,11 @@ class any_paradigm {
 
 inline interval_mask make_interval_mask(const layout& sequence, const any_paradigm& p) {
   return p.intervals(sequence);
+}
+
+inline void fill_intervals(const layout& sequence, const any_paradigm& p, index_t q0, index_t q1,
+                           std::span<index_t> lo, std::span<index_t> hi) {
+  p.fill_intervals(sequence, q0, q1, lo, hi);
 }
 
 inline training_cost_report training_cost(const layout& sequence, const any_paradigm& p) {

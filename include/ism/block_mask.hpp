@@ -19,9 +19,53 @@
 #include "ism/interval_view.hpp"
 #include "ism/mask_fingerprint.hpp"
 #include "ism/paradigm.hpp"
+#include "ism/segment_function.hpp"
 
 namespace ism {
 inline namespace v0 {
+
+namespace detail {
+
+// Rows [begin, begin + lo.size()) of an interval mask, in absolute positions:
+// the window the layout constructor of block_mask classifies.
+struct interval_window {
+  std::vector<index_t> lo;
+  std::vector<index_t> hi;
+  index_t begin = 0;
+
+  template <interval_source P>
+  void fill(const layout& sequence, const P& paradigm, index_t q0, index_t q1) {
+    lo.resize(static_cast<std::size_t>(q1 - q0));
+    hi.resize(lo.size());
+    begin = q0;
+    fill_intervals(sequence, paradigm, q0, q1, lo, hi);
+  }
+  row_interval interval(index_t q) const noexcept {
+    ISM_ASSERT(begin <= q && q - begin < static_cast<index_t>(lo.size()));
+    return {lo[static_cast<std::size_t>(q - begin)], hi[static_cast<std::size_t>(q - begin)]};
+  }
+  bool visible(index_t q, index_t k) const noexcept {
+    const row_interval r = interval(q);
+    return r.lo <= k && k <= r.hi;
+  }
+};
+
+// A layout's rows under a paradigm, each computed when asked, in O(log
+// segments): for the few pairs a fingerprint samples, not for a build.
+template <interval_source P>
+struct rows_on_demand {
+  const layout* sequence;
+  const P* paradigm;
+
+  index_t size() const noexcept { return sequence->size(); }
+  bool visible(index_t q, index_t k) const {
+    index_t lo = 0, hi = 0;
+    fill_intervals(*sequence, *paradigm, q, q + 1, std::span(&lo, 1), std::span(&hi, 1));
+    return lo <= k && k <= hi;
+  }
+};
+
+}  // namespace detail
 
 class block_mask {
  public:
@@ -34,6 +78,28 @@ class block_mask {
     check_chunk(m, c);
     check_block_count(grid_);
     build_query_blocks(m, 0);
+  }
+
+  // The block mask of chunk c of the intervals `paradigm` gives `sequence`:
+  // equal to the one of make_interval_mask(sequence, paradigm), but the rows
+  // are computed a window of query blocks at a time into one reused buffer.
+  // The N-row interval mask is never formed: at a million rows, the first
+  // touch of its 16 MiB took as long as classifying the tiles.
+  template <interval_source P, block_shape S>
+  block_mask(const layout& sequence, const P& paradigm, const chunk& c, const S& size)
+      : grid_(c, size) {
+    const detail::rows_on_demand<P> rows{&sequence, &paradigm};
+    check_chunk(rows, c);
+    check_block_count(grid_);
+    const index_t window = std::max(index_t{1}, window_rows / grid_.bq);  // query blocks
+    detail::interval_window buffer;
+    fingerprint_.has_rows = true;  // by rows, as any interval mask's, even with no rows
+    for (index_t first = 0; first < grid_.query_blocks(); first += window) {
+      const index_t end = std::min(first + window, grid_.query_blocks());
+      buffer.fill(sequence, paradigm, grid_.tile(first, 0).q0, grid_.tile(end - 1, 0).q1);
+      list_query_blocks(buffer, first, end);
+    }
+    finish(rows);
   }
 
   ism::block_size block_size() const noexcept { return {grid_.bq, grid_.bk}; }
@@ -123,16 +189,27 @@ class block_mask {
     friend bool operator==(const lists&, const lists&) = default;
   };
 
+  // Rows a window of the layout constructor holds: 256 KiB of bounds, which
+  // stay in cache while their blocks are classified.
+  static constexpr index_t window_rows = 16384;
+
   // Lists query blocks [first, query_blocks()) of m after the ones already
   // listed, each once, in order, adding their rows to the fingerprint; then
   // the transposed lists, all of them, and the sampled fingerprint.
   template <mask M>
   void build_query_blocks(const M& m, index_t first) {
+    list_query_blocks(m, first, grid_.query_blocks());
+    finish(m);
+  }
+
+  // Lists query blocks [first, end) of m after the ones already listed.
+  template <mask M>
+  void list_query_blocks(const M& m, index_t first, index_t end) {
     if constexpr (interval_backed_mask<M>) {
       query_block_reach reach;
       std::vector<row_interval> scratch;
       scratch.reserve(static_cast<std::size_t>(std::min(grid_.bq, grid_.range.rows())));
-      for (index_t qb = first; qb < grid_.query_blocks(); ++qb) {
+      for (index_t qb = first; qb < end; ++qb) {
         reach_of_query_block(m, grid_, qb, reach, scratch);
         for_each_listed_block(reach, [&](index_t kb, block_class cls) { list(kb, cls); });
         close_query_block();
@@ -140,7 +217,7 @@ class block_mask {
       }
       fingerprint_.has_rows = true;
     } else {
-      for (index_t qb = first; qb < grid_.query_blocks(); ++qb) {
+      for (index_t qb = first; qb < end; ++qb) {
         for (const block_run& run : candidate_runs(m, grid_, qb))
           for (index_t kb = run.first; kb < run.end; ++kb)
             if (const block_class cls = classify_tile(m, grid_, grid_.tile(qb, kb));
@@ -149,6 +226,12 @@ class block_mask {
         close_query_block();
       }
     }
+  }
+
+  // Once every query block is listed: the transposed lists and the sampled
+  // fingerprint of m.
+  template <mask M>
+  void finish(const M& m) {
     transpose(full_keys_, key_blocks(), full_queries_);
     transpose(partial_keys_, key_blocks(), partial_queries_);
     fingerprint_.sampled = detail::sampled_fingerprint(m, grid_.range);
@@ -230,6 +313,20 @@ block_mask make_block_mask(const M& m, const chunk& c, const S& size) {
 template <sized_mask M, block_shape S = block_size>
 block_mask make_block_mask(const M& m, const S& size = {}) {
   return make_block_mask(m, whole(m.size()), size);
+}
+
+// The block mask of chunk c of make_interval_mask(sequence, paradigm), built
+// without forming that N-row mask (see the constructor). Throws as
+// make_interval_mask and make_block_mask do.
+template <interval_source P, block_shape S>
+block_mask make_block_mask(const layout& sequence, const P& paradigm, const chunk& c,
+                           const S& size) {
+  return block_mask(sequence, paradigm, c, size);
+}
+
+template <interval_source P, block_shape S = block_size>
+block_mask make_block_mask(const layout& sequence, const P& paradigm, const S& size = {}) {
+  return block_mask(sequence, paradigm, whole(sequence.size()), size);
 }
 
 }  // namespace v0

@@ -45,7 +45,7 @@ class incremental_block_mask {
     const document_span& last = sequence_.documents().back();
     std::vector<index_t> lo(static_cast<std::size_t>(n - last.begin));
     std::vector<index_t> hi(lo.size());
-    detail::fill_intervals(longer, policy_, last.first_segment, last.begin, lo, hi);
+    fill_intervals(longer, policy_, last.begin, n, lo, hi);
 
     index_t unchanged = last.begin;
     while (unchanged < old_n && lo[unchanged - last.begin] == lo_[unchanged] &&

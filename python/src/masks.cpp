@@ -92,11 +92,10 @@ ism::block_mask make_block_mask(const ism::layout& sequence, const ism::any_para
                                 nb::handle block, std::optional<chunk_tuple> chunk) {
   const ism::block_size size = block_size_of(block);
   ism::check_block_size(size);
-  const ism::interval_mask m = paradigm.intervals(sequence);
-  const ism::chunk c = chunk_of(chunk, m.size());
-  ism::check_chunk(m, c);
+  const ism::chunk c = chunk_of(chunk, sequence.size());
   const nb::gil_scoped_release unlocked;
-  return ism::make_block_mask(m, c, size);
+  // From the layout, a window of rows at a time: no N-row interval mask.
+  return ism::make_block_mask(sequence, paradigm, c, size);
 }
 
 // A CSR list pair of the block mask, viewed in place; the BlockMask keeps it.
