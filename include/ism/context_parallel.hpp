@@ -17,6 +17,13 @@
 // per-document head-tail split that engines use for causal masks. Where one
 // of them keeps every rank's token count and loads its heaviest rank no more
 // than the deal, it is the plan: contiguous chunks are simpler for engines.
+//
+// A batch of rows of one length is planned jointly: each rank holds the same
+// slice of every row (PyTorch cuts the sequence dimension of the (B, N)
+// rearranged batch), so its time is its work summed over the rows, and the
+// deal, the swaps and the baselines' comparison are over those sums; a unit
+// goes only to a rank with room in its own row. A single row is the batch of
+// one, through the same code.
 #pragma once
 
 #include <algorithm>
@@ -102,12 +109,13 @@ struct rank_load {
 };
 
 // Deals items, heaviest first (ties to the earlier item), each to the least
-// loaded rank with room left in the item's row; returns the items no rank had
-// room for. Each row keeps a heap of its open ranks. A deal in one row raises
-// the rank's load in every other row's heap, whose key for it goes stale; as
-// loads only grow, a stale key is under the load, so re-pushing stale tops
-// until a top is current finds the least loaded rank (for one row no key goes
-// stale).
+// loaded rank with room left in the item's row (ties to the lower rank);
+// returns the items no rank had room for. One row keeps a heap of its open
+// ranks, O(log R) a deal. In a batch a deal in one row raises the rank's load
+// in every other row's heap too, leaving its key there stale; re-pushing stale
+// tops is correct (loads only grow, so a stale key is under the load) but with
+// many rows costs more repairs a deal than R, so a batch scans the R loads
+// instead. Both choose the same rank.
 inline std::vector<index_t> deal_heaviest_first(const std::vector<index_t>& weight,
                                                 const std::vector<index_t>& row_of,
                                                 rank_load& load,
@@ -118,32 +126,41 @@ inline std::vector<index_t> deal_heaviest_first(const std::vector<index_t>& weig
     return weight[static_cast<std::size_t>(a)] > weight[static_cast<std::size_t>(b)] ||
            (weight[static_cast<std::size_t>(a)] == weight[static_cast<std::size_t>(b)] && a < b);
   });
-  using entry = std::pair<index_t, index_t>;  // (pairs, rank): the least pairs on top
-  using heap = std::priority_queue<entry, std::vector<entry>, std::greater<>>;
   const index_t ranks = load.ranks();
-  std::vector<heap> open(load.room.size() / static_cast<std::size_t>(ranks));
-  for (std::size_t b = 0; b < open.size(); ++b)
+  const bool one_row = load.room.size() == static_cast<std::size_t>(ranks);
+  using entry = std::pair<index_t, index_t>;  // (pairs, rank): the least pairs on top
+  std::priority_queue<entry, std::vector<entry>, std::greater<>> open;
+  if (one_row)
     for (index_t r = 0; r < ranks; ++r)
-      if (load.room_of(static_cast<index_t>(b), r) > 0)
-        open[b].push({load.pairs[static_cast<std::size_t>(r)], r});
+      if (load.room_of(0, r) > 0) open.push({load.pairs[static_cast<std::size_t>(r)], r});
+  // The least loaded rank with room in `row`, or -1.
+  const auto least_loaded = [&](index_t row) -> index_t {
+    if (one_row) {
+      if (open.empty()) return -1;
+      const index_t r = open.top().second;
+      open.pop();
+      return r;
+    }
+    index_t best = -1;
+    for (index_t r = 0; r < ranks; ++r)
+      if (load.room_of(row, r) > 0 &&
+          (best < 0 ||
+           load.pairs[static_cast<std::size_t>(r)] < load.pairs[static_cast<std::size_t>(best)]))
+        best = r;
+    return best;
+  };
   std::vector<index_t> left;
   for (const index_t item : items) {
     const index_t row = row_of[static_cast<std::size_t>(item)];
-    heap& h = open[static_cast<std::size_t>(row)];
-    while (!h.empty() && h.top().first != load.pairs[static_cast<std::size_t>(h.top().second)]) {
-      const index_t r = h.top().second;
-      h.pop();
-      h.push({load.pairs[static_cast<std::size_t>(r)], r});
-    }
-    if (h.empty()) {
+    const index_t r = least_loaded(row);
+    if (r < 0) {
       left.push_back(item);
       continue;
     }
-    const index_t r = h.top().second;
-    h.pop();
     item_owner[static_cast<std::size_t>(item)] = static_cast<std::int32_t>(r);
     load.pairs[static_cast<std::size_t>(r)] += weight[static_cast<std::size_t>(item)];
-    if (--load.room_of(row, r) > 0) h.push({load.pairs[static_cast<std::size_t>(r)], r});
+    if (--load.room_of(row, r) > 0 && one_row)
+      open.push({load.pairs[static_cast<std::size_t>(r)], r});
   }
   return left;
 }
