@@ -4,6 +4,7 @@
 #include "ism/additive_mask.hpp"
 #include "ism/any_paradigm.hpp"
 #include "ism/attention_output.hpp"
+#include "ism/batch_sharding.hpp"
 #include "ism/block_classification.hpp"
 #include "ism/block_mask.hpp"
 #include "ism/block_mask_view.hpp"

@@ -59,6 +59,13 @@ double imbalance_of(std::span<const rank_work> work, Counter counter) {
   return static_cast<double>(most) * static_cast<double>(work.size()) / static_cast<double>(total);
 }
 
+inline double pairs_imbalance(std::span<const rank_work> work) {
+  return imbalance_of(work, [](const rank_work& w) { return w.pairs; });
+}
+inline double tiles_imbalance(std::span<const rank_work> work) {
+  return imbalance_of(work, [](const rank_work& w) { return w.tiles; });
+}
+
 }  // namespace detail
 
 class sharding {
@@ -152,12 +159,8 @@ class sharding {
   // (R,)
   std::span<const rank_work> work() const noexcept { return work_; }
   // max / mean visible pairs over the ranks: 1 is perfect balance.
-  double imbalance() const noexcept {
-    return detail::imbalance_of(work_, [](const rank_work& w) { return w.pairs; });
-  }
-  double tile_imbalance() const noexcept {
-    return detail::imbalance_of(work_, [](const rank_work& w) { return w.tiles; });
-  }
+  double imbalance() const noexcept { return detail::pairs_imbalance(work_); }
+  double tile_imbalance() const noexcept { return detail::tiles_imbalance(work_); }
 
   friend bool operator==(const sharding&, const sharding&) = default;
 

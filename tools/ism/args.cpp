@@ -32,6 +32,13 @@ std::optional<std::string> arguments::find(std::string_view name) const {
   return it->second;
 }
 
+std::vector<std::string> arguments::values(std::string_view name) const {
+  std::vector<std::string> out;
+  const auto [first, last] = values_.equal_range(name);
+  for (auto it = first; it != last; ++it) out.push_back(it->second);
+  return out;
+}
+
 std::uint64_t arguments::number(std::string_view name, std::uint64_t fallback) const {
   const auto text = find(name);
   if (!text) return fallback;
@@ -48,7 +55,7 @@ std::uint64_t arguments::number(std::string_view name, std::uint64_t fallback) c
 
 std::optional<arguments> parse_arguments(const command& cmd,
                                          std::span<const std::string_view> words) {
-  std::map<std::string_view, std::string> values;
+  std::multimap<std::string_view, std::string> values;
   for (std::size_t i = 0; i < words.size(); ++i) {
     const std::string_view word = words[i];
     if (is_help(word)) {
@@ -67,7 +74,7 @@ std::optional<arguments> parse_arguments(const command& cmd,
                             "' takes options only",
                         full_name(cmd));
     }
-    if (values.contains(opt->name))
+    if (values.contains(opt->name) && !opt->repeatable)
       throw usage_error("option " + std::string(opt->name) + " is given twice", full_name(cmd));
     if (opt->value_name.empty()) {
       if (equals != std::string_view::npos)

@@ -37,6 +37,7 @@ struct option {
   std::string_view value_name;  // "L"; empty for a switch such as --json
   std::string_view help;
   bool required = false;
+  bool repeatable = false;  // given more than once, each value kept in order
 };
 
 class arguments;
@@ -52,12 +53,15 @@ struct command {
 // The options of one invocation, after parsing.
 class arguments {
  public:
-  arguments(const command& cmd, std::map<std::string_view, std::string> values)
+  arguments(const command& cmd, std::multimap<std::string_view, std::string> values)
       : command_(&cmd), values_(std::move(values)) {}
 
   bool has(std::string_view name) const { return values_.contains(name); }
   // The value of an option that was given; required options always are.
-  const std::string& value(std::string_view name) const { return values_.at(name); }
+  // The first value of a repeatable option.
+  const std::string& value(std::string_view name) const { return values_.find(name)->second; }
+  // Every value of an option, in the order given.
+  std::vector<std::string> values(std::string_view name) const;
   std::optional<std::string> find(std::string_view name) const;
   // A non-negative decimal integer, or `fallback` when the option is absent.
   // Throws usage_error for anything else.
@@ -65,12 +69,13 @@ class arguments {
 
  private:
   const command* command_;
-  std::map<std::string_view, std::string> values_;
+  std::multimap<std::string_view, std::string> values_;
 };
 
 // Parses the words after the subcommand. Returns nullopt when -h/--help was
 // given (before any error), after printing the help to stdout. Throws
-// usage_error for unknown options, missing values, repeated or missing options.
+// usage_error for unknown options, missing values, missing options, or a
+// repeated option that is not repeatable.
 std::optional<arguments> parse_arguments(const command& cmd,
                                          std::span<const std::string_view> words);
 

@@ -1,6 +1,8 @@
 // `ism plan`: a context-parallel plan for a layout under a paradigm, with each
 // rank's work beside the baselines' (docs/context_parallel.md), as aligned
-// text or JSON.
+// text or JSON. Several --layout options are a batch, planned jointly; one is
+// the batch of one, printed as a row.
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -21,7 +23,7 @@ constexpr std::uint64_t plan_bytes_per_interval_byte = 5;
 
 struct named_sharding {
   const char* name;
-  const ism::sharding* sharding;
+  const ism::batch_sharding* sharding;
 };
 
 std::string runs_json(const std::vector<ism::token_run>& runs) {
@@ -32,8 +34,18 @@ std::string runs_json(const std::vector<ism::token_run>& runs) {
   return out + "]";
 }
 
+// A rank's runs: of the row, or for a batch a list of each row's.
+std::string rank_runs_json(const ism::batch_sharding& s, ism::index_t r) {
+  if (s.rows().size() == 1) return runs_json(s.row(0).runs(r));
+  std::string out = "[";
+  for (std::size_t b = 0; b < s.rows().size(); ++b)
+    out += (b > 0 ? ", " : "") + runs_json(s.rows()[b].runs(r));
+  return out + "]";
+}
+
 // "imbalance", "tile_imbalance" and "ranks", at `indent`.
-void print_sharding_json(std::ostream& os, const ism::sharding& s, const std::string& indent) {
+void print_sharding_json(std::ostream& os, const ism::batch_sharding& s,
+                         const std::string& indent) {
   os << indent << "\"imbalance\": " << json_number(s.imbalance()) << ",\n"
      << indent << "\"tile_imbalance\": " << json_number(s.tile_imbalance()) << ",\n"
      << indent << "\"ranks\": [";
@@ -42,22 +54,29 @@ void print_sharding_json(std::ostream& os, const ism::sharding& s, const std::st
     os << (r > 0 ? "," : "") << "\n"
        << indent << "  {\"rank\": " << r << ", \"tokens\": " << w.tokens
        << ", \"pairs\": " << w.pairs << ", \"tiles\": " << w.tiles
-       << ", \"runs\": " << runs_json(s.runs(r)) << "}";
+       << ", \"runs\": " << rank_runs_json(s, r) << "}";
   }
   os << "\n" << indent << "]";
 }
 
-void print_json(const ism::layout& sequence, const ism::any_paradigm& paradigm,
-                const ism::context_parallel_plan& p) {
+void print_json(const std::vector<ism::layout>& rows, const ism::any_paradigm& paradigm,
+                const ism::batch_context_parallel_plan& p) {
   const std::vector<named_sharding> baselines{
       {"even", &p.even},
       {"head_tail", &p.head_tail},
       {"per_document_head_tail", &p.per_document_head_tail}};
   std::ostream& os = std::cout;
-  os << "{\n"
-     << "  \"layout\": " << json_string(ism::to_text(sequence)) << ",\n"
-     << "  \"paradigm\": " << json_string(paradigm.name()) << ",\n"
-     << "  \"tokens\": " << sequence.size() << ",\n"
+  os << "{\n";
+  if (rows.size() == 1) {
+    os << "  \"layout\": " << json_string(ism::to_text(rows.front())) << ",\n";
+  } else {
+    os << "  \"rows\": " << rows.size() << ",\n  \"layouts\": [";
+    for (std::size_t b = 0; b < rows.size(); ++b)
+      os << (b > 0 ? ", " : "") << json_string(ism::to_text(rows[b]));
+    os << "],\n";
+  }
+  os << "  \"paradigm\": " << json_string(paradigm.name()) << ",\n"
+     << "  \"tokens\": " << rows.front().size() << ",\n"
      << "  \"block\": " << p.balanced.block() << ",\n";
   print_sharding_json(os, p.balanced, "  ");
   os << ",\n  \"baselines\": {";
@@ -74,12 +93,23 @@ std::string ratio(double value) {
   return text.substr(0, text.find('.') + 4);
 }
 
-void print_text(const ism::layout& sequence, const ism::any_paradigm& paradigm,
-                const ism::context_parallel_plan& p) {
-  std::cout << "layout     " << ism::to_text(sequence) << '\n'
-            << "paradigm   " << paradigm.name() << '\n'
-            << "tokens     " << grouped(sequence.size()) << " on " << p.balanced.ranks()
-            << " ranks, in blocks of " << p.balanced.block() << "\n\n";
+void print_text(const std::vector<ism::layout>& rows, const ism::any_paradigm& paradigm,
+                const ism::batch_context_parallel_plan& p) {
+  const ism::index_t n = rows.front().size();
+  if (rows.size() == 1) {
+    std::cout << "layout     " << ism::to_text(rows.front()) << '\n';
+  } else {
+    std::cout << "batch      " << rows.size() << " rows of " << grouped(n)
+              << " tokens, planned jointly\n";
+    for (std::size_t b = 0; b < rows.size(); ++b) {
+      std::string label = "row " + std::to_string(b);
+      label.resize(std::max<std::size_t>(label.size() + 1, 11), ' ');
+      std::cout << label << ism::to_text(rows[b]) << '\n';
+    }
+  }
+  std::cout << "paradigm   " << paradigm.name() << '\n'
+            << "tokens     " << grouped(n * static_cast<ism::index_t>(rows.size())) << " on "
+            << p.balanced.ranks() << " ranks, in blocks of " << p.balanced.block() << "\n\n";
   table ranks({{"rank", align::right},
                {"tokens", align::right},
                {"runs", align::right},
@@ -87,11 +117,13 @@ void print_text(const ism::layout& sequence, const ism::any_paradigm& paradigm,
                {"tiles", align::right}});
   for (ism::index_t r = 0; r < p.balanced.ranks(); ++r) {
     const ism::rank_work& w = p.balanced.work()[static_cast<std::size_t>(r)];
-    ranks.row({std::to_string(r), grouped(w.tokens),
-               grouped(static_cast<ism::index_t>(p.balanced.runs(r).size())), grouped(w.pairs),
-               grouped(w.tiles)});
+    std::size_t runs = 0;
+    for (const ism::sharding& row : p.balanced.rows()) runs += row.runs(r).size();
+    ranks.row({std::to_string(r), grouped(w.tokens), grouped(static_cast<ism::index_t>(runs)),
+               grouped(w.pairs), grouped(w.tiles)});
   }
-  std::cout << "The plan, rank by rank\n";
+  std::cout << "The plan, rank by rank"
+            << (rows.size() == 1 ? "" : ", summed over the batch's rows") << "\n";
   ranks.print(std::cout);
 
   table imbalance(
@@ -106,21 +138,49 @@ void print_text(const ism::layout& sequence, const ism::any_paradigm& paradigm,
   imbalance.print(std::cout);
 }
 
+// Each --layout, a row of the batch; the error names the row when there are several.
+std::vector<ism::layout> layout_rows(const arguments& args) {
+  const std::vector<std::string> texts = args.values("--layout");
+  std::vector<ism::layout> rows;
+  for (std::size_t b = 0; b < texts.size(); ++b) {
+    try {
+      rows.push_back(ism::parse_layout(texts[b]));
+    } catch (const ism::layout_error& e) {
+      const std::string which = texts.size() == 1 ? "" : " (row " + std::to_string(b) + ")";
+      throw ism::layout_error("invalid --layout" + which + ": " + e.what());
+    }
+  }
+  return rows;
+}
+
 int run_plan(const arguments& args) {
   const std::uint64_t max_memory = memory_limit_argument(args);
-  const ism::layout sequence = layout_argument(args);
+  const std::vector<ism::layout> rows = layout_rows(args);
   const ism::any_paradigm paradigm = paradigm_argument(args);
   const auto ranks = static_cast<ism::index_t>(args.number("--ranks", 0));
   const auto block = static_cast<ism::index_t>(args.number("--block", ism::default_plan_block));
-  check_memory(plan_bytes_per_interval_byte * interval_bytes(sequence), max_memory,
-               "planning this layout");
-  const ism::interval_mask m = paradigm.intervals(sequence);
-  const ism::context_parallel_plan p = ism::plan_context_parallel(sequence, m, ranks, block);
+  std::uint64_t bytes = 0;
+  for (const ism::layout& row : rows) bytes += plan_bytes_per_interval_byte * interval_bytes(row);
+  check_memory(bytes, max_memory, rows.size() == 1 ? "planning this layout" : "planning this batch");
+  std::vector<ism::interval_mask> masks;
+  for (const ism::layout& row : rows) masks.push_back(paradigm.intervals(row));
+  const ism::batch_context_parallel_plan p = ism::plan_context_parallel(rows, masks, ranks, block);
   if (args.has("--json"))
-    print_json(sequence, paradigm, p);
+    print_json(rows, paradigm, p);
   else
-    print_text(sequence, paradigm, p);
+    print_text(rows, paradigm, p);
   return exit_ok;
+}
+
+// --layout, given once a row, for a batch of rows of one length.
+option layout_rows_option() {
+  static const std::string help =
+      std::string(layout_option().help) +
+      " Give it once per row for a batch of rows of the same token count, planned jointly.";
+  option out = layout_option();
+  out.help = help;
+  out.repeatable = true;
+  return out;
 }
 
 }  // namespace
@@ -139,7 +199,7 @@ command plan_command() {
           "Example:\n"
           "  ism plan --layout \"system:300,user:200,assistant:500\" --paradigm ism --ranks 4 "
           "--block 16",
-          {layout_option(),
+          {layout_rows_option(),
            paradigm_option(true),
            {"--ranks", "", "R", "The number of ranks, from 1 to the layout's token count.", true},
            {"--block", "", "B",
