@@ -23,6 +23,7 @@ import json
 import pathlib
 import statistics
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -161,28 +162,47 @@ def package_against_cpp(binary: pathlib.Path, sizes, rounds: int) -> None:
     if binary is None or not binary.exists():
         print(f"C++ benchmark not found ({binary}); build ism_bench_masks and pass --cpp-bench.\n")
         return
-    # Rounds alternate the two sides, and each side keeps its best median: on a
-    # shared machine another process's burst then hits one round, not the result.
-    layouts = {n: packed_conversations(n) for n in sizes}
+    # The same native build runs up to 1.5x faster in one process than in
+    # another on this virtual machine (where its pages and buffers land), and
+    # the machine's speed drifts over minutes. So each round starts a fresh
+    # process for each side, one after the other, and each side's time is its
+    # median over the rounds.
     cpp, py = {}, {}
     for _ in range(rounds):
         for key, seconds in cpp_benchmark(binary, sizes).items():
-            cpp[key] = min(seconds, cpp.get(key, seconds))
-        for paradigm in ("causal", "ism"):
-            for n in sizes:
-                seconds = median_seconds(lambda: ism.block_mask(layouts[n], paradigm, BLOCK),
-                                         repeats_for(n))
-                py[(paradigm, n)] = min(seconds, py.get((paradigm, n), seconds))
-    print(f"Each side's best of {rounds} rounds; a round's time is the median of "
-          f"5 repetitions (C++) or of 5 calls past 64k tokens, 20 up to it (Python).\n")
+            cpp.setdefault(key, []).append(seconds)
+        for key, seconds in package_in_fresh_process(sizes).items():
+            py.setdefault(key, []).append(seconds)
+    print(f"Median over {rounds} rounds, each a fresh process per side timing the median of "
+          f"5 repetitions (C++) or of 5 calls past 64k tokens, 20 up to it (Python); "
+          f"the range over the rounds in brackets.\n")
     print("| paradigm | tokens | Python | C++ | Python / C++ | (Python - overhead) / C++ |")
     print("|---|---|---|---|---|---|")
     for paradigm in ("causal", "ism"):
         for n in sizes:
-            p, c = py[(paradigm, n)], cpp[(paradigm, n)]
-            print(f"| {paradigm} | {n:,} | {fmt(p)} | {fmt(c)} | {p / c:.3f} | "
+            ps, cs = py[(paradigm, n)], cpp[(paradigm, n)]
+            p, c = statistics.median(ps), statistics.median(cs)
+            print(f"| {paradigm} | {n:,} | {fmt(p)} [{fmt(min(ps))}–{fmt(max(ps))}] | "
+                  f"{fmt(c)} [{fmt(min(cs))}–{fmt(max(cs))}] | {p / c:.3f} | "
                   f"{(p - overhead) / c:.3f} |", flush=True)
     print()
+
+
+def package_in_fresh_process(sizes) -> dict:
+    run = subprocess.run([sys.executable, __file__, "--time-package", *map(str, sizes)],
+                         check=True, capture_output=True, text=True)
+    return {(paradigm, n): seconds for paradigm, n, seconds in json.loads(run.stdout)}
+
+
+def time_package(sizes) -> None:
+    """The Python side of one round, printed as JSON for the parent process."""
+    out = []
+    for paradigm in ("causal", "ism"):
+        for n in sizes:
+            layout = packed_conversations(n)
+            out.append((paradigm, n, median_seconds(
+                lambda: ism.block_mask(layout, paradigm, BLOCK), repeats_for(n))))
+    print(json.dumps(out))
 
 
 def memory(sizes) -> None:
@@ -210,9 +230,14 @@ def main() -> None:
     parser.add_argument("--eager-max", type=int, default=16384,
                         help="largest size create_block_mask runs eagerly (it holds the N² mask)")
     parser.add_argument("--cpp-sizes", type=int, nargs="+", default=[65536, 1048576])
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--time-package", type=int, nargs="+", metavar="N",
+                        help=argparse.SUPPRESS)  # one round's Python side, in its own process
+    parser.add_argument("--rounds", type=int, default=5,
                         help="rounds of the package-against-C++ comparison (default: %(default)s)")
     args = parser.parse_args()
+    if args.time_package:
+        time_package(args.time_package)
+        return
     print(f"ism {ism.__version__}, numpy {np.__version__}; 1 thread\n")
     package_against_cpp(args.cpp_bench, args.cpp_sizes, args.rounds)
     flex_against_torch(args.sizes, args.eager_max)
