@@ -27,8 +27,9 @@ class Sharding:
     ranks. ``q[b, rearrange[b]]``, row b gathered by its own permutation as
     PyTorch gathers a ``(B, N)`` index, puts rank r's queries in the r-th of
     ``ranks`` contiguous slices of the sequence dimension (``offsets``), the
-    same slice of every row; ``x[b, restore[b]]`` puts a rearranged row back. For one row, ``tokens[r]`` is 1-D and ``runs[r]`` one
-    ``(K, 2)`` array; for a batch, ``tokens[r]`` is ``(B, N_r)`` and
+    same slice of every row; ``x[b, restore[b]]`` puts a rearranged row
+    back. For one row, ``tokens[r]`` is 1-D and ``runs[r]`` one ``(K, 2)``
+    array; for a batch, ``tokens[r]`` is ``(B, N_r)`` and
     ``runs[r]`` a list of B arrays. A plan's rows always share their slices;
     a baseline's rows may not, where its chunks round differently in rows of
     different documents: ``offsets`` is then ``(B, R + 1)`` and ``tokens[r]``
