@@ -68,20 +68,26 @@ const std::vector<row>& rows() {
   return all;
 }
 
+// The plan's figures beside the baselines', for a row's plan or a batch's.
+template <class Plan>
+void set_plan_counters(benchmark::State& state, const Plan& p, double tokens) {
+  state.counters["imbalance"] = p.balanced.imbalance();
+  state.counters["tile_imbalance"] = p.balanced.tile_imbalance();
+  state.counters["even"] = p.even.imbalance();
+  state.counters["head_tail"] = p.head_tail.imbalance();
+  state.counters["doc_head_tail"] = p.per_document_head_tail.imbalance();
+  state.counters["tokens/s"] =
+      benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void plan(benchmark::State& state, const row& r, const ism::any_paradigm& kind, index_t ranks) {
   const ism::interval_mask m = ism::make_interval_mask(r.layout, kind);
   for (auto _ : state) {
     ism::sharding balanced = ism::balanced_sharding(m, ranks, block);
     benchmark::DoNotOptimize(balanced);
   }
-  const ism::context_parallel_plan p = ism::plan_context_parallel(r.layout, m, ranks, block);
-  state.counters["imbalance"] = p.balanced.imbalance();
-  state.counters["tile_imbalance"] = p.balanced.tile_imbalance();
-  state.counters["even"] = p.even.imbalance();
-  state.counters["head_tail"] = p.head_tail.imbalance();
-  state.counters["doc_head_tail"] = p.per_document_head_tail.imbalance();
-  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(m.size()),
-                                                  benchmark::Counter::kIsIterationInvariantRate);
+  set_plan_counters(state, ism::plan_context_parallel(r.layout, m, ranks, block),
+                    static_cast<double>(m.size()));
 }
 
 void plan_batch(benchmark::State& state, const batch& in, const ism::any_paradigm& kind,
@@ -92,15 +98,8 @@ void plan_batch(benchmark::State& state, const batch& in, const ism::any_paradig
     ism::batch_sharding balanced = ism::balanced_sharding(in.rows, masks, ranks, block);
     benchmark::DoNotOptimize(balanced);
   }
-  const ism::batch_context_parallel_plan p = ism::plan_context_parallel(in.rows, masks, ranks, block);
-  state.counters["imbalance"] = p.balanced.imbalance();
-  state.counters["tile_imbalance"] = p.balanced.tile_imbalance();
-  state.counters["even"] = p.even.imbalance();
-  state.counters["head_tail"] = p.head_tail.imbalance();
-  state.counters["doc_head_tail"] = p.per_document_head_tail.imbalance();
-  state.counters["tokens/s"] = benchmark::Counter(
-      static_cast<double>(masks.size()) * static_cast<double>(masks.front().size()),
-      benchmark::Counter::kIsIterationInvariantRate);
+  set_plan_counters(state, ism::plan_context_parallel(in.rows, masks, ranks, block),
+                    static_cast<double>(masks.size()) * static_cast<double>(masks.front().size()));
 }
 
 void visible_pairs_baseline(benchmark::State& state, const row& r, const ism::any_paradigm& kind) {

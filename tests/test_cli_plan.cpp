@@ -189,6 +189,15 @@ TEST_CASE("cli plan: bad ranks, blocks and limits exit 2 with a message") {
     std::vector<std::string> extra;
     std::string message;
   };
+  const auto check_refused = [&](const bad& b) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), b.extra.begin(), b.extra.end());
+    CAPTURE(b.message);
+    const result r = run(s, args);
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    CHECK(contains(r.err, b.message));
+  };
   for (const bad& b : std::vector<bad>{
            {{"--ranks", "0"}, "0 ranks; a plan needs at least one"},
            {{"--ranks", "9"}, "9 ranks for a row of 8 tokens"},
@@ -196,15 +205,8 @@ TEST_CASE("cli plan: bad ranks, blocks and limits exit 2 with a message") {
            {{"--ranks", "two"}, "--ranks"},
            {{}, "--ranks"},
            {{"--ranks", "2", "--max-memory", "10"}, "planning this layout would hold about"},
-       }) {
-    std::vector<std::string> args = base;
-    args.insert(args.end(), b.extra.begin(), b.extra.end());
-    CAPTURE(b.message);
-    const result r = run(s, args);
-    CHECK(r.code == 2);
-    CHECK(r.out.empty());
-    CHECK(contains(r.err, b.message));
-  }
+       })
+    check_refused(b);
   // A batch: rows of one length, each a layout; the error names the row.
   for (const bad& b : std::vector<bad>{
            {{"--layout", "user:7", "--ranks", "2"}, "row 1 has 7 tokens but row 0 has 8"},
@@ -212,15 +214,8 @@ TEST_CASE("cli plan: bad ranks, blocks and limits exit 2 with a message") {
            {{"--layout", "user:8", "--ranks", "9"}, "9 ranks for a row of 8 tokens"},
            {{"--layout", "user:8", "--ranks", "2", "--max-memory", "10"},
             "planning this batch would hold about"},
-       }) {
-    std::vector<std::string> args = base;
-    args.insert(args.end(), b.extra.begin(), b.extra.end());
-    CAPTURE(b.message);
-    const result r = run(s, args);
-    CHECK(r.code == 2);
-    CHECK(r.out.empty());
-    CHECK(contains(r.err, b.message));
-  }
+       })
+    check_refused(b);
   const result unknown =
       run(s, {"plan", "--layout", "user:8", "--paradigm", "nope", "--ranks", "2"});
   CHECK(unknown.code == 2);
