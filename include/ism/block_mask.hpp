@@ -93,7 +93,7 @@ class block_mask {
     check_block_count(grid_);
     const index_t window = std::max(index_t{1}, window_rows / grid_.bq);  // query blocks
     detail::interval_window buffer;
-    fingerprint_.has_rows = true;  // by rows, as any interval mask's, even with no rows
+    fingerprint_.has_rows = true;  // the windows are interval-backed
     for (index_t first = 0; first < grid_.query_blocks(); first += window) {
       const index_t end = std::min(first + window, grid_.query_blocks());
       buffer.fill(sequence, paradigm, grid_.tile(first, 0).q0, grid_.tile(end - 1, 0).q1);
@@ -198,11 +198,13 @@ class block_mask {
   // the transposed lists, all of them, and the sampled fingerprint.
   template <mask M>
   void build_query_blocks(const M& m, index_t first) {
+    fingerprint_.has_rows = interval_backed_mask<M>;
     list_query_blocks(m, first, grid_.query_blocks());
     finish(m);
   }
 
-  // Lists query blocks [first, end) of m after the ones already listed.
+  // Lists query blocks [first, end) of m after the ones already listed,
+  // adding the rows of an interval-backed m to the fingerprint.
   template <mask M>
   void list_query_blocks(const M& m, index_t first, index_t end) {
     if constexpr (interval_backed_mask<M>) {
@@ -215,7 +217,6 @@ class block_mask {
         close_query_block();
         fingerprint_.rows += reach.rows_fingerprint;
       }
-      fingerprint_.has_rows = true;
     } else {
       for (index_t qb = first; qb < end; ++qb) {
         for (const block_run& run : candidate_runs(m, grid_, qb))
